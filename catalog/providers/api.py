@@ -1,0 +1,111 @@
+"""Routes for provider profiles and certifications."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from catalog.fields import ProviderTypeId, RegionCode, SmeSizeId
+from catalog.providers import service
+from catalog.providers.schemas import (
+    CertificationIn,
+    CertificationOut,
+    ProviderOut,
+    ProviderSummaryOut,
+    ProviderUpdate,
+)
+from core.concurrency import IfMatch, set_etag
+from core.deps import CurrentPrincipal, DbSession
+from core.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
+
+
+@router.get("", response_model=Page[ProviderSummaryOut])
+def list_providers(
+    session: DbSession,
+    params: Annotated[PageParams, Depends(page_params)],
+    provider_type: Annotated[ProviderTypeId | None, Query()] = None,
+    region: Annotated[RegionCode | None, Query(description="city code, or province code")] = None,
+    size: Annotated[SmeSizeId | None, Query()] = None,
+) -> Page[ProviderSummaryOut]:
+    """Providers in the catalog; sort by legal_name, created_at, updated_at or capacity."""
+    filters = service.ProviderFilters(provider_type=provider_type, region=region, size=size)
+    rows, total = service.list_providers(session, filters=filters, params=params)
+    return Page(
+        items=[ProviderSummaryOut.model_validate(r) for r in rows],
+        total=total,
+        page=params.page,
+        size=params.size,
+    )
+
+
+@router.get("/me", response_model=ProviderOut)
+def my_profile(principal: CurrentPrincipal, session: DbSession, response: Response) -> ProviderOut:
+    provider = service.own_provider(session, principal=principal)
+    set_etag(response, provider.version)
+    return ProviderOut.model_validate(provider)
+
+
+@router.get("/{provider_id}", response_model=ProviderOut)
+def get_provider(provider_id: uuid.UUID, session: DbSession, response: Response) -> ProviderOut:
+    provider = service.get_provider(session, provider_id)
+    set_etag(response, provider.version)
+    return ProviderOut.model_validate(provider)
+
+
+@router.patch("/{provider_id}", response_model=ProviderOut)
+def update_provider(
+    provider_id: uuid.UUID,
+    data: ProviderUpdate,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ProviderOut:
+    """Edit your profile. Send ``If-Match`` with the ETag you read; size is derived from
+    employees and revenue (or assets), never typed."""
+    provider = service.update_profile(
+        session, principal=principal, provider_id=provider_id, data=data, if_match=if_match
+    )
+    set_etag(response, provider.version)
+    return ProviderOut.model_validate(service.get_provider(session, provider.id))
+
+
+@router.post(
+    "/{provider_id}/certifications",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CertificationOut,
+)
+def add_certification(
+    provider_id: uuid.UUID, data: CertificationIn, principal: CurrentPrincipal, session: DbSession
+) -> CertificationOut:
+    cert = service.add_certification(
+        session, principal=principal, provider_id=provider_id, data=data
+    )
+    return CertificationOut.model_validate(cert)
+
+
+@router.put("/{provider_id}/certifications/{cert_id}", response_model=CertificationOut)
+def replace_certification(
+    provider_id: uuid.UUID,
+    cert_id: uuid.UUID,
+    data: CertificationIn,
+    principal: CurrentPrincipal,
+    session: DbSession,
+) -> CertificationOut:
+    cert = service.replace_certification(
+        session, principal=principal, provider_id=provider_id, cert_id=cert_id, data=data
+    )
+    return CertificationOut.model_validate(cert)
+
+
+@router.delete("/{provider_id}/certifications/{cert_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_certification(
+    provider_id: uuid.UUID, cert_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> None:
+    service.delete_certification(
+        session, principal=principal, provider_id=provider_id, cert_id=cert_id
+    )

@@ -1,0 +1,58 @@
+"""``market serve`` and ``market worker``."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.console import Console
+
+from core.database import Database
+from core.outbox import Relay
+from core.settings import get_settings
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="address to bind"),
+        port: int = typer.Option(8000, help="port to bind"),
+        workers: int = typer.Option(1, help="worker processes"),
+    ) -> None:
+        """Serve the web app and API (uvicorn)."""
+        import uvicorn
+
+        settings = get_settings()  # fails fast on unsafe production settings
+        console.print(
+            f"serving iimarket ({settings.env}) on http://{host}:{port}  "
+            f"API docs: http://{host}:{port}/docs"
+        )
+        uvicorn.run(
+            "market.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
+
+    @app.command()
+    def worker(
+        once: bool = typer.Option(False, help="drain pending events once and exit"),
+        interval: float = typer.Option(1.0, help="seconds between polls"),
+    ) -> None:
+        """Deliver outbox events (search indexing, notifications) until stopped."""
+        settings = get_settings()
+        relay = Relay(db=Database.from_url(settings.database_url))
+        from market.app import subscribe_handlers
+
+        subscribe_handlers(relay)
+        while True:
+            handled = relay.drain()
+            if handled:
+                console.print(f"delivered {handled} event(s)")
+            if once:
+                return
+            time.sleep(interval)
