@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from core.errors import AppError, Forbidden, Unauthenticated
+from core.settings import Settings
 
 Role = Literal["sme", "provider", "curator", "admin"]
 
@@ -41,6 +42,14 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 
 @dataclass(frozen=True)

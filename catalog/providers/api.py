@@ -29,10 +29,15 @@ def list_providers(
     params: Annotated[PageParams, Depends(page_params)],
     provider_type: Annotated[ProviderTypeId | None, Query()] = None,
     region: Annotated[RegionCode | None, Query(description="city code, or province code")] = None,
-    size: Annotated[SmeSizeId | None, Query()] = None,
+    # Not "size": that query parameter is the page size.
+    company_size: Annotated[
+        SmeSizeId | None, Query(description="derived size class: micro, small, medium, large")
+    ] = None,
 ) -> Page[ProviderSummaryOut]:
     """Providers in the catalog; sort by legal_name, created_at, updated_at or capacity."""
-    filters = service.ProviderFilters(provider_type=provider_type, region=region, size=size)
+    filters = service.ProviderFilters(
+        provider_type=provider_type, region=region, size=company_size
+    )
     rows, total = service.list_providers(session, filters=filters, params=params)
     return Page(
         items=[ProviderSummaryOut.model_validate(r) for r in rows],

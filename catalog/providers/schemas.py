@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import Field, HttpUrl, computed_field
+from pydantic import Field, HttpUrl, computed_field, field_validator
 
 from catalog.fields import PolicyTagId, ProviderTypeId, RegionCode, SizeSector
 from core.schemas import Email, InputModel, OutputModel, ShortText
@@ -39,6 +39,25 @@ class ProviderUpdate(InputModel):
     website: HttpUrl | None = None
     description_zh: Annotated[str, Field(max_length=20_000)] | None = None
     description_en: Annotated[str, Field(max_length=20_000)] | None = None
+
+    @field_validator(
+        "legal_name",
+        "provider_type",
+        "registered_region",
+        "service_regions",
+        "on_site_regions",
+        "size_sector",
+        "policy_tags",
+        "patents_count",
+        "capacity",
+        "description_zh",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields actually sent: null would clear a value the profile must have.
+        if value is None:
+            raise ValueError("cannot be null; omit the field to leave it unchanged")
+        return value
 
 
 class CertificationIn(InputModel):

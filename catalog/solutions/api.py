@@ -35,7 +35,8 @@ def list_solutions(
     capability: Annotated[CapabilityId | None, Query()] = None,
     industry: Annotated[IndustryCode | None, Query(description="GB/T 4754 code, any depth")] = None,
     protocol: Annotated[ProtocolId | None, Query()] = None,
-    size: Annotated[SmeSizeId | None, Query(description="target SME size")] = None,
+    # Not "size": that query parameter is the page size.
+    target_size: Annotated[SmeSizeId | None, Query(description="target SME size")] = None,
     deployment: Annotated[DeploymentId | None, Query()] = None,
     pricing_model: Annotated[PricingModelId | None, Query()] = None,
     scene: Annotated[SceneId | None, Query()] = None,
@@ -51,7 +52,7 @@ def list_solutions(
         capability=capability,
         industry=industry,
         protocol=protocol,
-        size=size,
+        size=target_size,
         deployment=deployment,
         pricing_model=pricing_model,
         scene=scene,

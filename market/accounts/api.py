@@ -8,8 +8,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response, status
 
 from catalog.providers import service as providers
-from core.deps import AdminPrincipal, CurrentPrincipal, DbSession
-from core.settings import get_settings
+from core.deps import AdminPrincipal, AppSettings, CurrentPrincipal, DbSession
 from market.accounts import service
 from market.accounts.resolver import SESSION_COOKIE
 from market.accounts.schemas import (
@@ -49,9 +48,8 @@ def register(data: RegisterIn, session: DbSession) -> RegisteredOut:
 
 
 @router.post("/auth/login", response_model=TokenOut)
-def login(data: LoginIn, request: Request, session: DbSession) -> TokenOut:
+def login(data: LoginIn, request: Request, session: DbSession, settings: AppSettings) -> TokenOut:
     """Exchange e-mail and password for a bearer token (``Authorization: Bearer <token>``)."""
-    settings = get_settings()
     user = service.authenticate(
         session,
         email=data.email,
@@ -73,11 +71,14 @@ def login(data: LoginIn, request: Request, session: DbSession) -> TokenOut:
 
 @router.post("/auth/session", response_model=SessionOut)
 def open_session(
-    data: LoginIn, request: Request, response: Response, session: DbSession
+    data: LoginIn,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    settings: AppSettings,
 ) -> SessionOut:
     """Log in a browser: sets an HttpOnly session cookie and returns the CSRF token to echo
     in ``X-CSRF-Token`` on every state-changing request."""
-    settings = get_settings()
     user = service.authenticate(
         session,
         email=data.email,
@@ -98,7 +99,7 @@ def open_session(
         path="/",
     )
     return SessionOut(
-        csrf_token=csrf_token_for(issued.token),
+        csrf_token=csrf_token_for(issued.token, secret_key=settings.secret_key),
         expires_at=issued.row.expires_at,
         user=UserOut.model_validate(user),
     )
@@ -146,9 +147,11 @@ def members(principal: CurrentPrincipal, session: DbSession) -> list[UserOut]:
     status_code=status.HTTP_201_CREATED,
     response_model=InvitationOut,
 )
-def invite(data: InviteIn, principal: CurrentPrincipal, session: DbSession) -> InvitationOut:
+def invite(
+    data: InviteIn, principal: CurrentPrincipal, session: DbSession, settings: AppSettings
+) -> InvitationOut:
     """Invite a colleague into your organisation (organisation administrators only)."""
-    ttl = timedelta(hours=get_settings().invitation_ttl_hours)
+    ttl = timedelta(hours=settings.invitation_ttl_hours)
     row, token = service.invite(session, principal=principal, email=data.email, ttl=ttl)
     return InvitationOut(
         id=row.id, email=row.email, role=row.role, expires_at=row.expires_at, token=token

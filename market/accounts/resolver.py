@@ -33,8 +33,9 @@ def resolve_principal(session: Session, request: Request) -> Principal | None:
     principal = service.principal_for_token(session, token=cookie, kind="session")
     if principal is None:
         return None
+    secret = request.app.state.settings.secret_key
     if request.method not in SAFE_METHODS and not csrf_matches(
-        cookie, request.headers.get(CSRF_HEADER)
+        cookie, request.headers.get(CSRF_HEADER), secret_key=secret
     ):
         # A cookie rides along on cross-site requests; the token proves the page is ours.
         raise Forbidden(f"Missing or wrong {CSRF_HEADER} header", code="csrf_failed")

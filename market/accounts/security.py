@@ -47,11 +47,13 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def csrf_token_for(session_token: str) -> str:
+def csrf_token_for(session_token: str, *, secret_key: str) -> str:
     """The CSRF token is derived from the session, so nothing extra is stored or can drift."""
-    key = get_settings().secret_key.encode()
-    return hmac.new(key, b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        secret_key.encode(), b"csrf:" + session_token.encode(), hashlib.sha256
+    ).hexdigest()
 
 
-def csrf_matches(session_token: str, candidate: str | None) -> bool:
-    return bool(candidate) and hmac.compare_digest(csrf_token_for(session_token), candidate or "")
+def csrf_matches(session_token: str, candidate: str | None, *, secret_key: str) -> bool:
+    expected = csrf_token_for(session_token, secret_key=secret_key)
+    return bool(candidate) and hmac.compare_digest(expected, candidate or "")

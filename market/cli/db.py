@@ -30,6 +30,18 @@ def downgrade(revision: str = typer.Argument(..., help="target revision, e.g. -1
 
 
 @app.command()
+def revision(
+    message: str = typer.Option(..., "-m", "--message", help="what the change does"),
+) -> None:
+    """Write a new revision from the difference between the models and the database."""
+    from alembic import command
+
+    command.revision(
+        runner.alembic_config(get_settings().database_url), message=message, autogenerate=True
+    )
+
+
+@app.command()
 def current() -> None:
     """Show the database's revision and the newest one available."""
     url = get_settings().database_url
