@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from core.database import make_engine
+from core.database import JSONType, UTCDateTime, make_engine
 from migrations.metadata import target_metadata
 
 config = context.config
@@ -23,6 +23,18 @@ def run_migrations() -> None:
     engine.dispose()
 
 
+def _render_item(type_: str, obj: object, autogen_context) -> str | bool:  # type: ignore[no-untyped-def]
+    """Render our column types as plain SQLAlchemy so revisions do not import app code."""
+    if type_ != "type":
+        return False
+    if isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if obj is JSONType or repr(obj) == repr(JSONType):
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return "sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')"
+    return False
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
@@ -30,6 +42,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         # SQLite cannot ALTER most things in place; batch mode rebuilds tables instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

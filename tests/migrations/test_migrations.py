@@ -52,8 +52,9 @@ def test_upgrade_and_downgrade_step_by_step_on_empty_database(tmp_path: Path) ->
 
 
 def test_migrations_walk_down_and_up_with_demo_data(tmp_path: Path) -> None:
-    from catalog.providers.models import Provider
     from market.demo.loader import load_demo
+
+    from catalog.providers.models import Provider
 
     url, drop = scratch_database_url(tmp_path, "demo_updown")
     runner.upgrade(url)

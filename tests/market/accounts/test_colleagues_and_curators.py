@@ -133,11 +133,17 @@ def test_admin_creates_agency_and_curator_bound_to_jurisdiction(api: Api) -> Non
 def test_province_agency_may_have_city_curator_but_not_foreign_one(api: Api) -> None:
     admin = api.admin()
     agency = api.client.post(
-        "/api/v1/admin/agencies", headers=admin.headers,
+        "/api/v1/admin/agencies",
+        headers=admin.headers,
         json={"name": "广东省工业和信息化厅（示例）", "jurisdiction": "440000"},
     ).json()
-    body = {"agency_id": agency["id"], "email": "dg@example.com", "name": "王五",
-            "password": PASSWORD, "jurisdiction": "441900"}
+    body = {
+        "agency_id": agency["id"],
+        "email": "dg@example.com",
+        "name": "王五",
+        "password": PASSWORD,
+        "jurisdiction": "441900",
+    }
     ok = api.client.post("/api/v1/admin/curators", headers=admin.headers, json=body)
     assert ok.status_code == 201
     assert ok.json()["jurisdiction"] == "441900"
@@ -150,8 +156,12 @@ def test_province_agency_may_have_city_curator_but_not_foreign_one(api: Api) -> 
 def test_curator_for_non_agency_org_is_refused(api: Api) -> None:
     admin = api.admin()
     sme = api.sme()
-    body = {"agency_id": str(sme.org_id), "email": "c@example.com", "name": "赵六",
-            "password": PASSWORD}
+    body = {
+        "agency_id": str(sme.org_id),
+        "email": "c@example.com",
+        "name": "赵六",
+        "password": PASSWORD,
+    }
     response = api.client.post("/api/v1/admin/curators", headers=admin.headers, json=body)
     assert response.status_code == 422
     assert _error(response)["details"][0]["field"] == "body.agency_id"

@@ -193,7 +193,8 @@ def test_password_change_revokes_other_tokens_but_keeps_current(api: Api) -> Non
     other_token = api.login(sme.email)
     new_password = "a-new-secret-77"
     response = api.client.post(
-        "/api/v1/auth/password", headers=sme.headers,
+        "/api/v1/auth/password",
+        headers=sme.headers,
         json={"current_password": PASSWORD, "new_password": new_password},
     )
     assert response.status_code == 204
@@ -206,7 +207,8 @@ def test_password_change_revokes_other_tokens_but_keeps_current(api: Api) -> Non
 def test_password_change_with_wrong_current_password_is_refused(api: Api) -> None:
     sme = api.sme()
     response = api.client.post(
-        "/api/v1/auth/password", headers=sme.headers,
+        "/api/v1/auth/password",
+        headers=sme.headers,
         json={"current_password": "not-it-at-all-1", "new_password": "a-new-secret-77"},
     )
     assert response.status_code == 422
@@ -216,7 +218,9 @@ def test_password_change_with_wrong_current_password_is_refused(api: Api) -> Non
 
 def test_browser_session_needs_csrf_token_for_writes(api: Api) -> None:
     sme = api.sme()
-    opened = api.client.post("/api/v1/auth/session", json={"email": sme.email, "password": PASSWORD})
+    opened = api.client.post(
+        "/api/v1/auth/session", json={"email": sme.email, "password": PASSWORD}
+    )
     assert opened.status_code == 200
     assert "httponly" in opened.headers["set-cookie"].lower()
     csrf = opened.json()["csrf_token"]
