@@ -24,12 +24,20 @@ router = APIRouter(prefix="/api/v1/taxonomy", tags=["taxonomy"])
 CACHE_CONTROL = "public, max-age=3600"
 
 
+def _none_match(header: str | None, etag: str) -> bool:
+    """If-None-Match uses weak comparison and may list several tags, or be ``*`` (RFC 9110)."""
+    if header is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag in tags
+
+
 def _cached(request: Request, response: Response, body: Any) -> Any:
     """Reference data changes only with a release: let clients and proxies keep it."""
     etag = f'"{taxonomy_version()}"'
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = CACHE_CONTROL
-    if request.headers.get("If-None-Match") == etag:
+    if _none_match(request.headers.get("If-None-Match"), etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
     return body
 

@@ -56,7 +56,8 @@ def order_by_clause(
     if column is None:
         choices = ", ".join(sorted(allowed))
         raise field_error("query.sort", f"unknown sort field {name!r}; use one of {choices}")
-    primary = column.desc() if descending else column.asc()
+    # Empty values last in both directions, as SQLite and PostgreSQL disagree by default.
+    primary = (column.desc() if descending else column.asc()).nulls_last()
     # The tiebreaker keeps pages stable when many rows share the sort value.
     return [primary, tiebreaker.asc()]
 

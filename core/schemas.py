@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+T = TypeVar("T")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -34,6 +36,16 @@ def _check_password(value: str) -> str:
     if value.isdigit() or value.isalpha():
         raise ValueError("mix letters with digits or symbols")
     return value
+
+
+def no_repeats(values: list[T]) -> list[T]:
+    """Refuse a list naming the same code twice: it is almost always a typing mistake."""
+    seen: set[T] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(value)
+    return values
 
 
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_normalise_email)]

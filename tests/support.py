@@ -28,7 +28,8 @@ def scratch_database_url(directory: Path, name: str) -> tuple[str, Callable[[], 
     if not base:
         return f"sqlite:///{directory / (name + '.db')}", lambda: None
     parsed = make_url(base)
-    db_name = f"{parsed.database}_{name}".lower()
+    # The process id keeps concurrent runs on one server (two developers, a CI job) apart.
+    db_name = f"{parsed.database}_{name}_{os.getpid()}".lower()[:63]
     admin = make_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')

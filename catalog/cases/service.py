@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog import publishing
@@ -39,7 +39,8 @@ def to_out(case: Case) -> CaseOut:
     return CaseOut.model_validate(
         {
             **{c: getattr(case, c) for c in CaseOut.model_fields if hasattr(Case, c)},
-            "solution_ids": [link.solution_id for link in case.solution_links],
+            # Links have no order of their own; sorting keeps every read of a case identical.
+            "solution_ids": sorted(link.solution_id for link in case.solution_links),
         }
     )
 
@@ -187,7 +188,12 @@ def list_cases(
     if filters.provider_id:
         stmt = stmt.where(Case.provider_id == filters.provider_id)
     if filters.industry:
-        stmt = stmt.where(Case.client_industry.startswith(filters.industry))
+        # Same both-ways prefix rule as solutions: "34" finds 3411 cases and "3411" finds 34.
+        code = filters.industry
+        ancestors = [code[:n] for n in range(2, len(code) + 1)]
+        stmt = stmt.where(
+            or_(Case.client_industry.in_(ancestors), Case.client_industry.startswith(code))
+        )
     if filters.solution_id:
         stmt = stmt.where(
             exists().where(

@@ -35,9 +35,7 @@ def list_providers(
     ] = None,
 ) -> Page[ProviderSummaryOut]:
     """Providers in the catalog; sort by legal_name, created_at, updated_at or capacity."""
-    filters = service.ProviderFilters(
-        provider_type=provider_type, region=region, size=company_size
-    )
+    filters = service.ProviderFilters(provider_type=provider_type, region=region, size=company_size)
     rows, total = service.list_providers(session, filters=filters, params=params)
     return Page(
         items=[ProviderSummaryOut.model_validate(r) for r in rows],

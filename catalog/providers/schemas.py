@@ -6,10 +6,13 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import Field, HttpUrl, computed_field, field_validator
+from pydantic import AfterValidator, Field, HttpUrl, computed_field, field_validator
 
 from catalog.fields import PolicyTagId, ProviderTypeId, RegionCode, SizeSector
-from core.schemas import Email, InputModel, OutputModel, ShortText
+from core.schemas import Email, InputModel, OutputModel, ShortText, no_repeats
+
+Regions = Annotated[list[RegionCode], Field(max_length=50), AfterValidator(no_repeats)]
+PolicyTags = Annotated[list[PolicyTagId], Field(max_length=20), AfterValidator(no_repeats)]
 
 
 class ProviderUpdate(InputModel):
@@ -18,14 +21,14 @@ class ProviderUpdate(InputModel):
     legal_name: ShortText | None = None
     provider_type: ProviderTypeId | None = None
     registered_region: RegionCode | None = None
-    service_regions: Annotated[list[RegionCode], Field(max_length=50)] | None = None
-    on_site_regions: Annotated[list[RegionCode], Field(max_length=50)] | None = None
+    service_regions: Regions | None = None
+    on_site_regions: Regions | None = None
     size_sector: SizeSector | None = None
     employees: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     revenue_wan: Annotated[int, Field(ge=0, description="operating revenue, 万元")] | None = None
     assets_wan: Annotated[int, Field(ge=0, description="total assets, 万元")] | None = None
     founded_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
-    policy_tags: Annotated[list[PolicyTagId], Field(max_length=20)] | None = None
+    policy_tags: PolicyTags | None = None
     patents_count: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     capacity: (
         Annotated[int, Field(ge=1, le=10_000, description="concurrent engagements it can take")]

@@ -14,6 +14,7 @@ from catalog.providers.models import Certification, Provider
 from catalog.providers.schemas import CertificationIn, ProviderUpdate
 from catalog.taxonomy import derive_size
 from core.concurrency import check_version
+from core.database import utcnow
 from core.deps import Principal
 from core.errors import Forbidden, NotFound
 from core.outbox import emit
@@ -142,6 +143,13 @@ def list_providers(
     return paginate(session, stmt, params, order)
 
 
+def _touch(session: Session, provider: Provider) -> None:
+    """Certifications are part of the profile: a change moves its version and ETag on."""
+    provider.updated_at = utcnow()
+    session.flush()
+    changed(session, provider.id)
+
+
 def _own_certification(
     session: Session, *, principal: Principal, provider_id: uuid.UUID, cert_id: uuid.UUID | None
 ) -> tuple[Provider, Certification | None]:
@@ -163,8 +171,7 @@ def add_certification(
     )
     cert = Certification(provider_id=provider.id, **data.model_dump())
     session.add(cert)
-    session.flush()
-    changed(session, provider.id)
+    _touch(session, provider)
     return cert
 
 
@@ -182,8 +189,7 @@ def replace_certification(
     assert cert is not None
     for key, value in data.model_dump().items():
         setattr(cert, key, value)
-    session.flush()
-    changed(session, provider.id)
+    _touch(session, provider)
     return cert
 
 
@@ -194,5 +200,4 @@ def delete_certification(
         session, principal=principal, provider_id=provider_id, cert_id=cert_id
     )
     session.delete(cert)
-    session.flush()
-    changed(session, provider.id)
+    _touch(session, provider)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -17,18 +17,7 @@ from catalog.fields import (
     SceneId,
     SmeSizeId,
 )
-from core.schemas import InputModel, OutputModel, ShortText
-
-T = TypeVar("T")
-
-
-def _no_repeats(values: list[T]) -> list[T]:
-    seen: set[T] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{value!r} is listed twice")
-        seen.add(value)
-    return values
+from core.schemas import InputModel, OutputModel, ShortText, no_repeats
 
 
 class SceneLevel(InputModel):
@@ -52,15 +41,15 @@ class PriceIn(InputModel):
 
 
 def _distinct_scenes(values: list[SceneLevel]) -> list[SceneLevel]:
-    _no_repeats([v.scene for v in values])
+    no_repeats([v.scene for v in values])
     return values
 
 
-Capabilities = Annotated[list[CapabilityId], Field(max_length=60), AfterValidator(_no_repeats)]
-Industries = Annotated[list[IndustryCode], Field(max_length=60), AfterValidator(_no_repeats)]
-Sizes = Annotated[list[SmeSizeId], Field(max_length=4), AfterValidator(_no_repeats)]
-Protocols = Annotated[list[ProtocolId], Field(max_length=60), AfterValidator(_no_repeats)]
-Deployments = Annotated[list[DeploymentId], Field(max_length=4), AfterValidator(_no_repeats)]
+Capabilities = Annotated[list[CapabilityId], Field(max_length=60), AfterValidator(no_repeats)]
+Industries = Annotated[list[IndustryCode], Field(max_length=60), AfterValidator(no_repeats)]
+Sizes = Annotated[list[SmeSizeId], Field(max_length=4), AfterValidator(no_repeats)]
+Protocols = Annotated[list[ProtocolId], Field(max_length=60), AfterValidator(no_repeats)]
+Deployments = Annotated[list[DeploymentId], Field(max_length=4), AfterValidator(no_repeats)]
 Scenes = Annotated[list[SceneLevel], Field(max_length=16), AfterValidator(_distinct_scenes)]
 Prices = Annotated[list[PriceIn], Field(max_length=10)]
 Summary = Annotated[str, Field(max_length=500)]

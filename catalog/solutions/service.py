@@ -57,7 +57,11 @@ def to_out(solution: Solution) -> SolutionOut:
         title=solution.title,
         summary=solution.summary,
         description=solution.description,
-        scenes=[{"scene": s.scene, "level": s.level} for s in solution.scenes],
+        # Sorted as the relationship loads them, so a fresh create/patch reads back the same.
+        scenes=[
+            {"scene": s.scene, "level": s.level}
+            for s in sorted(solution.scenes, key=lambda s: s.scene)
+        ],
         pricing=[
             {"model": p.model, "min_fen": p.min_fen, "max_fen": p.max_fen, "unit": p.unit}
             for p in solution.prices

@@ -582,3 +582,26 @@ def test_invalid_certification_is_refused_naming_the_field(
     assert response.status_code == 422
     assert error_fields(response) == [field]
     assert read_profile(api, provider)["certifications"] == []
+
+
+def test_certification_changes_move_the_profile_etag_on(api: Api) -> None:
+    provider = api.provider()
+    before = current_etag(api, provider)
+    created = add_cert(api, provider, name="ISO 9001", issuer="示例认证中心")
+    assert created.status_code == 201
+    after_add = current_etag(api, provider)
+    assert after_add != before
+    deleted = api.client.delete(cert_url(provider, created.json()["id"]), headers=provider.headers)
+    assert deleted.status_code == 204
+    assert current_etag(api, provider) != after_add
+
+
+def test_region_and_tag_lists_refuse_repeated_codes(api: Api) -> None:
+    provider = api.provider()
+    for field, value in (
+        ("service_regions", ["320400", "320400"]),
+        ("policy_tags", ["zjtx", "zjtx"]),
+    ):
+        response = patch_profile(api, provider, {field: value})
+        assert response.status_code == 422
+        assert "listed twice" in response.text
