@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,15 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Users live in China (UTC+8, no daylight saving): "today" for dates they type is China's today,
+# not the server's, or a case dated today would be "in the future" until 08:00 Beijing time.
+CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def today_in_china() -> date:
+    return datetime.now(CHINA_TZ).date()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -11,6 +11,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from catalog.cases.api import router as cases_router
+from catalog.discovery import sync as search_sync
+from catalog.discovery.api import router as search_router
+from catalog.discovery.backends import search_health
+from catalog.pools.api import router as pools_router
 from catalog.providers.api import router as providers_router
 from catalog.solutions.api import router as solutions_router
 from catalog.taxonomy_api import router as taxonomy_router
@@ -20,6 +24,14 @@ from core.outbox import Handler, Relay
 from core.settings import Settings, get_settings
 from market.accounts.api import router as accounts_router
 from market.accounts.resolver import resolve_principal
+from market.engagements.api import router as engagements_router
+from market.inbox import subscribers as inbox_subscribers
+from market.inbox.api import router as inbox_router
+from market.needs.api import router as needs_router
+from market.recommendations import index_cache as recommendation_index
+from market.recommendations.api import router as recommendations_router
+from market.rfqs.api import router as rfqs_router
+from market.web import install_web
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +68,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         providers_router,
         solutions_router,
         cases_router,
+        pools_router,
+        search_router,
+        needs_router,
+        recommendations_router,
+        rfqs_router,
+        engagements_router,
+        inbox_router,
     ):
         app.include_router(router)
+    # Pages, /static and HTML error pages off the /api paths; the API's routes stay as they are.
+    install_web(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -67,7 +88,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.get("/readyz", tags=["health"])
     def readyz(request: Request) -> Any:
         """Ready to serve: the database answers; the search backend's state is reported."""
-        checks: dict[str, Any] = {"search": _search_state(settings)}
+        checks: dict[str, Any] = {"search": _search_state(settings, db)}
         try:
             db.ping()
             checks["database"] = {"status": "ok", "dialect": db.engine.dialect.name}
@@ -81,7 +102,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 
 # (topic prefix, handler) pairs run by the outbox relay, in-process and in `market worker`.
-OUTBOX_SUBSCRIBERS: list[tuple[str, Handler]] = []
+OUTBOX_SUBSCRIBERS: list[tuple[str, Handler]] = [
+    *search_sync.SUBSCRIPTIONS,
+    *recommendation_index.SUBSCRIPTIONS,
+    *inbox_subscribers.SUBSCRIPTIONS,
+]
 
 
 def subscribe_handlers(relay: Relay) -> None:
@@ -89,10 +114,9 @@ def subscribe_handlers(relay: Relay) -> None:
         relay.subscribe(topic, handler)
 
 
-def _search_state(settings: Settings) -> dict[str, str]:
-    if settings.meili_url:
-        return {"backend": "meilisearch", "status": "configured", "url": settings.meili_url}
-    return {"backend": "embedded", "status": "ok"}
+def _search_state(settings: Settings, db: Database) -> dict[str, Any]:
+    # Reported, not required: search being down must not take the whole API out of rotation.
+    return search_health(db, settings)
 
 
 def _after_commit(relay: Relay) -> Callable[[Session], None]:

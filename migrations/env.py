@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from core.database import JSONType, UTCDateTime, make_engine
-from migrations.metadata import target_metadata
+from migrations.metadata import include_name, target_metadata
 
 config = context.config
 
@@ -43,6 +43,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

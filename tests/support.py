@@ -50,6 +50,40 @@ def credit_code() -> str:
     return make_credit_code(area="320400", serial=serial)
 
 
+def list_every_provider(db: Database) -> int:
+    """List every provider without a listing in one test pool (bulk data made public)."""
+    from sqlalchemy import select
+
+    from catalog.pools.models import Pool, PoolApplication
+    from catalog.providers.models import Provider
+    from core.database import utcnow
+    from market.accounts.models import Organisation
+
+    with db.transaction() as session:
+        agency = Organisation(kind="agency", name="测试工信局（批量）", jurisdiction="320400")
+        session.add(agency)
+        session.flush()
+        pool = Pool(agency_org_id=agency.id, jurisdiction="320400", name="批量测试资源池")
+        session.add(pool)
+        session.flush()
+        listed = select(PoolApplication.provider_id)
+        ids = list(session.scalars(select(Provider.id).where(Provider.id.not_in(listed))))
+        now = utcnow()
+        session.add_all(
+            PoolApplication(
+                pool_id=pool.id,
+                provider_id=pid,
+                category_id="general",
+                declared_at=now,
+                state="listed",
+                listed_since=now,
+                star_rating=3,
+            )
+            for pid in ids
+        )
+        return len(ids)
+
+
 @dataclass
 class Actor:
     email: str
@@ -113,8 +147,68 @@ class Api:
             provider_id=uuid.UUID(provider_id) if provider_id else None,
         )
 
-    def provider(self, **kwargs: Any) -> Actor:
-        return self.register("provider", **kwargs)
+    def provider(self, *, listed: bool = False, **kwargs: Any) -> Actor:
+        actor = self.register("provider", **kwargs)
+        if listed:
+            self.list_in_pool(actor)
+        return actor
+
+    def list_in_pool(self, actor: Actor) -> uuid.UUID:
+        """Make a provider public the short way: a listing in a test pool, as if vetted.
+
+        The pool workflow itself is tested in tests/catalog/pools; catalog tests only need a
+        provider the public may see.
+        """
+        from catalog.pools.models import Pool, PoolApplication
+        from core.database import utcnow
+        from market.accounts.models import Organisation
+
+        assert actor.provider_id is not None, "only providers can be listed"
+        with self.db.transaction() as session:
+            agency = Organisation(kind="agency", name="测试工信局（列名）", jurisdiction="320400")
+            session.add(agency)
+            session.flush()
+            pool = Pool(
+                agency_org_id=agency.id,
+                jurisdiction="320400",
+                name="测试资源池",
+                categories=[
+                    {
+                        "id": "general",
+                        "name": "综合",
+                        "provider_types": [],
+                        "industries": [],
+                        "quota": None,
+                    }
+                ],
+                scorecard=[
+                    {
+                        "id": "all",
+                        "name": "综合评分",
+                        "max_points": 100,
+                        "weight": 1.0,
+                        "guidance": "",
+                    }
+                ],
+            )
+            session.add(pool)
+            session.flush()
+            now = utcnow()
+            application = PoolApplication(
+                pool_id=pool.id,
+                provider_id=actor.provider_id,
+                category_id="general",
+                declared_at=now,
+                state="listed",
+                total_score=80.0,
+                decided_at=now,
+                listed_since=now,
+                valid_until=now.replace(year=now.year + 2),
+                star_rating=4,
+            )
+            session.add(application)
+            session.flush()
+            return application.id
 
     def sme(self, **kwargs: Any) -> Actor:
         return self.register("sme", **kwargs)

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from catalog.fields import IndustryCode, RegionCode, SmeSizeId
+from core.database import today_in_china
 from core.schemas import InputModel, OutputModel, ShortText
 
 
@@ -22,7 +23,7 @@ class OutcomeIn(InputModel):
 
 
 def _not_future(value: date | None) -> date | None:
-    if value is not None and value > date.today():
+    if value is not None and value > today_in_china():
         raise ValueError("a case date cannot lie in the future")
     return value
 

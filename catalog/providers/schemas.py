@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, HttpUrl, computed_field, field_validator
 
 from catalog.fields import PolicyTagId, ProviderTypeId, RegionCode, SizeSector
+from core.database import today_in_china
 from core.schemas import Email, InputModel, OutputModel, ShortText, no_repeats
 
 Regions = Annotated[list[RegionCode], Field(max_length=50), AfterValidator(no_repeats)]
@@ -80,7 +81,7 @@ class CertificationOut(OutputModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def expired(self) -> bool:
-        return self.valid_until is not None and self.valid_until < date.today()
+        return self.valid_until is not None and self.valid_until < today_in_china()
 
 
 class ProviderOut(OutputModel):

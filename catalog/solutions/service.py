@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from catalog import publishing
+from catalog import publishing, visibility
 from catalog.access import can_read_unpublished, ensure_owner
 from catalog.providers import service as providers
 from catalog.providers.models import Provider
@@ -246,7 +246,9 @@ def _filtered(
     else:
         if filters.status not in (None, "published"):
             raise field_error("query.status", "other statuses are listed with mine=true only")
-        stmt = stmt.where(Solution.status == "published")
+        # The public list shows what the public may find: published solutions of providers
+        # listed in a pool and not suspended there (the one rule, in catalog.visibility).
+        stmt = stmt.where(visibility.is_public_solution())
     if filters.provider_id:
         stmt = stmt.where(Solution.provider_id == filters.provider_id)
     simple = {

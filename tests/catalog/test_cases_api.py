@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from core.database import today_in_china
 from tests.support import Actor, Api, complete_solution
 
 CASES = "/api/v1/cases"
@@ -180,7 +181,7 @@ def test_publishing_needs_problem_solution_outcomes_and_date(
 
 def test_a_case_date_in_the_future_is_refused(api: Api) -> None:
     owner = api.provider()
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (today_in_china() + timedelta(days=1)).isoformat()
 
     response = post_case(api, owner, case_date=tomorrow)
 
@@ -190,7 +191,7 @@ def test_a_case_date_in_the_future_is_refused(api: Api) -> None:
 
 
 def test_a_case_dated_today_is_accepted(api: Api) -> None:
-    response = post_case(api, api.provider(), case_date=date.today().isoformat())
+    response = post_case(api, api.provider(), case_date=today_in_china().isoformat())
 
     assert response.status_code == 201
 
@@ -438,7 +439,7 @@ def test_editing_a_future_date_into_a_case_is_refused(api: Api) -> None:
     case = create(api, owner)
 
     response = patch(
-        api, owner, case, {"case_date": (date.today() + timedelta(days=3)).isoformat()}
+        api, owner, case, {"case_date": (today_in_china() + timedelta(days=3)).isoformat()}
     )
 
     assert response.status_code == 422

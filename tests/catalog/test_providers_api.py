@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from core.database import today_in_china
 from tests.support import Actor, Api
 
 PROVIDERS = "/api/v1/providers"
@@ -442,7 +443,7 @@ def test_provider_cannot_edit_a_competitor_profile(api: Api) -> None:
 
 def test_provider_adds_a_certification_shown_on_its_profile(api: Api) -> None:
     provider = api.provider()
-    valid_until = (date.today() + timedelta(days=365)).isoformat()
+    valid_until = (today_in_china() + timedelta(days=365)).isoformat()
 
     response = add_cert(api, provider, number="00123Q45678R0M", valid_until=valid_until)
 
@@ -458,9 +459,9 @@ def test_provider_adds_a_certification_shown_on_its_profile(api: Api) -> None:
 @pytest.mark.parametrize(
     ("valid_until", "expired"),
     [
-        (date.today() - timedelta(days=1), True),
-        (date.today(), False),
-        (date.today() + timedelta(days=30), False),
+        (today_in_china() - timedelta(days=1), True),
+        (today_in_china(), False),
+        (today_in_china() + timedelta(days=30), False),
         (None, False),
     ],
 )

@@ -358,7 +358,7 @@ def test_archived_solutions_are_hidden_from_the_public(api: Api) -> None:
 
 
 def test_public_list_shows_only_published_solutions(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     public = published(api, owner)
     create(api, owner)
     withdrawn = published(api, owner)
@@ -366,6 +366,15 @@ def test_public_list_shows_only_published_solutions(api: Api) -> None:
 
     for actor in (None, api.sme(), owner):
         assert listed(api, actor) == [public["id"]]
+
+
+def test_published_solution_of_an_unvetted_provider_is_not_public(api: Api) -> None:
+    unvetted = api.provider()
+    solution = published(api, unvetted)
+
+    assert listed(api, None) == []
+    # Its owner still sees it among its own while the pool vetting is pending.
+    assert listed(api, unvetted, mine="true") == [solution["id"]]
 
 
 def test_mine_lists_own_solutions_in_every_status_but_not_others(api: Api) -> None:
@@ -428,7 +437,7 @@ def scened(scene: str) -> list[dict[str, Any]]:
 def test_filters_find_matching_solutions_only(
     api: Api, field: str, match: list[Any], miss: list[Any], param: str, value: str
 ) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     wanted = published(api, owner, **{field: match})
     published(api, owner, **{field: miss})
 
@@ -436,7 +445,7 @@ def test_filters_find_matching_solutions_only(
 
 
 def test_filters_combine_with_paging(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     ids = {published(api, owner, target_sizes=["small"])["id"] for _ in range(3)}
     published(api, owner, target_sizes=["large"])
 
@@ -466,7 +475,7 @@ def test_list_refuses_unknown_filter_values(api: Api, param: str, value: str) ->
 
 
 def test_list_sorts_by_title(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     bravo = published(api, owner, title="Bravo MES")
     alpha = published(api, owner, title="Alpha SCADA")
     charlie = published(api, owner, title="Charlie WMS")

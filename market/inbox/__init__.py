@@ -1,0 +1,1 @@
+"""The in-app inbox: notifications for providers and curators, written from ``notify.*`` events."""

@@ -1,0 +1,1 @@
+"""The SME side: organisation profiles (factory, equipment, systems, maturity) and needs (需求)."""
