@@ -24,6 +24,17 @@ def load(
         report = loader.load_demo(session, seed=seed)
     verb = "loaded" if report.created else "already present"
     console.print(f"[green]demo data {verb}[/green]: {report.summary()}")
+    if report.created:
+        # The loader announced every new row on the outbox; deliver now so search finds the
+        # demo on first start instead of after the first write or a `market worker` run.
+        from core.outbox import Relay
+        from market.app import subscribe_handlers
+
+        relay = Relay(db=db)
+        subscribe_handlers(relay)
+        with console.status("indexing the demo for search …"):
+            delivered = relay.drain()
+        console.print(f"delivered {delivered} catalog event(s) to search and matching")
     table = Table(title="Demo logins (password for all: " + loader.DEMO_PASSWORD + ")")
     for column in ("role", "e-mail", "organisation"):
         table.add_column(column)
