@@ -50,6 +50,57 @@ def credit_code() -> str:
     return make_credit_code(area="320400", serial=serial)
 
 
+def list_provider_in_pool(db: Database, provider_id: uuid.UUID) -> uuid.UUID:
+    """Make a provider public the short way: a listing in a test pool, as if vetted.
+
+    The pool workflow itself is tested in tests/catalog/pools; other tests only need a
+    provider the public may see.
+    """
+    from catalog.pools.models import Pool, PoolApplication
+    from core.database import utcnow
+    from market.accounts.models import Organisation
+
+    with db.transaction() as session:
+        agency = Organisation(kind="agency", name="测试工信局（列名）", jurisdiction="320400")
+        session.add(agency)
+        session.flush()
+        pool = Pool(
+            agency_org_id=agency.id,
+            jurisdiction="320400",
+            name="测试资源池",
+            categories=[
+                {
+                    "id": "general",
+                    "name": "综合",
+                    "provider_types": [],
+                    "industries": [],
+                    "quota": None,
+                }
+            ],
+            scorecard=[
+                {"id": "all", "name": "综合评分", "max_points": 100, "weight": 1.0, "guidance": ""}
+            ],
+        )
+        session.add(pool)
+        session.flush()
+        now = utcnow()
+        application = PoolApplication(
+            pool_id=pool.id,
+            provider_id=provider_id,
+            category_id="general",
+            declared_at=now,
+            state="listed",
+            total_score=80.0,
+            decided_at=now,
+            listed_since=now,
+            valid_until=now.replace(year=now.year + 2),
+            star_rating=4,
+        )
+        session.add(application)
+        session.flush()
+        return application.id
+
+
 def list_every_provider(db: Database) -> int:
     """List every provider without a listing in one test pool (bulk data made public)."""
     from sqlalchemy import select
@@ -154,61 +205,8 @@ class Api:
         return actor
 
     def list_in_pool(self, actor: Actor) -> uuid.UUID:
-        """Make a provider public the short way: a listing in a test pool, as if vetted.
-
-        The pool workflow itself is tested in tests/catalog/pools; catalog tests only need a
-        provider the public may see.
-        """
-        from catalog.pools.models import Pool, PoolApplication
-        from core.database import utcnow
-        from market.accounts.models import Organisation
-
         assert actor.provider_id is not None, "only providers can be listed"
-        with self.db.transaction() as session:
-            agency = Organisation(kind="agency", name="测试工信局（列名）", jurisdiction="320400")
-            session.add(agency)
-            session.flush()
-            pool = Pool(
-                agency_org_id=agency.id,
-                jurisdiction="320400",
-                name="测试资源池",
-                categories=[
-                    {
-                        "id": "general",
-                        "name": "综合",
-                        "provider_types": [],
-                        "industries": [],
-                        "quota": None,
-                    }
-                ],
-                scorecard=[
-                    {
-                        "id": "all",
-                        "name": "综合评分",
-                        "max_points": 100,
-                        "weight": 1.0,
-                        "guidance": "",
-                    }
-                ],
-            )
-            session.add(pool)
-            session.flush()
-            now = utcnow()
-            application = PoolApplication(
-                pool_id=pool.id,
-                provider_id=actor.provider_id,
-                category_id="general",
-                declared_at=now,
-                state="listed",
-                total_score=80.0,
-                decided_at=now,
-                listed_since=now,
-                valid_until=now.replace(year=now.year + 2),
-                star_rating=4,
-            )
-            session.add(application)
-            session.flush()
-            return application.id
+        return list_provider_in_pool(self.db, actor.provider_id)
 
     def sme(self, **kwargs: Any) -> Actor:
         return self.register("sme", **kwargs)

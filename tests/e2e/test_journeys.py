@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import PASSWORD, complete_solution, credit_code
+from tests.support import PASSWORD, complete_solution, credit_code, list_provider_in_pool
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LiveServer
@@ -83,6 +83,8 @@ def seeded(live_server: LiveServer) -> Seeded:
         )
         _ok(api.post(f"/api/v1/cases/{case['id']}/publish", headers=headers))
         provider_id = registered["provider_id"]
+        # Only providers vetted into a pool are public; list this one as a curator would.
+        list_provider_in_pool(live_server.db, uuid.UUID(provider_id))
         for cert_name, valid in (
             ("ISO 9001 质量管理体系", date.today() + timedelta(days=400)),
             ("两化融合管理体系评定", date.today() - timedelta(days=10)),
