@@ -42,6 +42,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     CompoundSelect,
+    Engine,
     Float,
     Select,
     String,
@@ -99,7 +100,14 @@ from search.text import (
     typo_candidates,
 )
 
-__all__ = ["FTS_CREATE_SQL", "MAX_PAGE_SIZE", "SqlBackend", "fts5_expression", "tsquery_text"]
+__all__ = [
+    "FTS_CREATE_SQL",
+    "MAX_PAGE_SIZE",
+    "SqlBackend",
+    "fts5_expression",
+    "maintain",
+    "tsquery_text",
+]
 
 
 def _table(model: type[Base]) -> Table:
@@ -858,6 +866,21 @@ class SqlBackend:
                 )
             )
         return hits
+
+
+def maintain(engine: Engine) -> None:
+    """Housekeeping after a full reindex has committed (it cannot run inside a transaction).
+
+    PostgreSQL: VACUUM ANALYZE, so the visibility map lets facet counts read the facet key
+    alone instead of visiting the heap for every row (a tenfold difference on large result
+    sets). SQLite: checkpoint and truncate the write-ahead log the bulk load grew.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if engine.dialect.name == "postgresql":
+            tables = f"search_documents, search_contents, search_facets, {PG_TEXT_TABLE}"
+            connection.exec_driver_sql(f"VACUUM (ANALYZE) {tables}")
+        else:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _check_request(request: SearchRequest) -> None:

@@ -21,6 +21,7 @@ from catalog.discovery.backends import search_backend
 from catalog.discovery.documents import count_documents
 from core.database import Database
 from core.settings import get_settings
+from search.sql_backend import SqlBackend, maintain
 
 app = typer.Typer(
     help="The search index: rebuild it, or check it against the database", no_args_is_help=True
@@ -48,6 +49,8 @@ def reindex() -> None:
         with Progress(*columns, console=console) as bar:
             task = bar.add_task("documents", total=count_documents(session))
             count = sync.reindex(session, backend, on_progress=lambda n: bar.advance(task, n))
+    if isinstance(backend, SqlBackend):
+        maintain(db.engine)
     console.print(
         f"[green]indexed[/green] {count} documents in {time.perf_counter() - started:.1f} s"
     )
