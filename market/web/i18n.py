@@ -13,6 +13,7 @@ import functools
 from io import BytesIO
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -28,8 +29,14 @@ TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
 
 
-def catalog_path(locale: str) -> Path:
-    return TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+def catalog_paths(locale: str) -> list[Path]:
+    """Every ``.po`` file of a locale: ``messages.po`` first, then one file per page area.
+
+    Page areas (public, provider, SME, curator ...) keep their strings in files of their own,
+    so translators and reviewers see one area at a time; together they form one catalog.
+    """
+    folder = TRANSLATIONS_DIR / locale / "LC_MESSAGES"
+    return sorted(folder.glob("*.po"), key=lambda path: (path.name != "messages.po", path.name))
 
 
 @functools.cache
@@ -37,10 +44,23 @@ def translations(locale: str) -> Translations:
     """The compiled catalog for ``locale`` (cached for the life of the process)."""
     if locale not in LOCALES:
         raise KeyError(f"unknown locale {locale!r}; expected one of {', '.join(LOCALES)}")
-    with catalog_path(locale).open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
+    merged: Catalog | None = None
+    for path in catalog_paths(locale):
+        with path.open("rb") as handle:
+            part = read_po(handle, locale=locale)
+        if merged is None:
+            merged = part
+            continue
+        for message in part:
+            if not message.id:
+                continue  # the header
+            if message.id in merged:
+                raise ValueError(f"{path}: {message.id!r} is already translated in another file")
+            merged[message.id] = message
+    if merged is None:
+        raise FileNotFoundError(f"no translation files for {locale} in {TRANSLATIONS_DIR}")
     compiled = BytesIO()
-    write_mo(compiled, catalog)
+    write_mo(compiled, merged)
     compiled.seek(0)
     return Translations(fp=compiled)
 

@@ -573,8 +573,12 @@ def test_flash_cookie_cannot_be_forged(browser: Browser) -> None:
 
 def test_translation_catalogs_have_the_same_message_ids() -> None:
     def ids(locale: str) -> set[str]:
-        text = i18n.catalog_path(locale).read_text(encoding="utf-8")
-        return set(re.findall(r'^msgid "(.*)"$', text, flags=re.MULTILINE))
+        found: set[str] = set()
+        for path in i18n.catalog_paths(locale):
+            text = path.read_text(encoding="utf-8")
+            found |= set(re.findall(r'^msgid "(.*)"$', text, flags=re.MULTILINE))
+        return found
 
     assert ids("zh_CN") == ids("en")
     assert json.dumps(sorted(ids("en")), ensure_ascii=False)
+
