@@ -30,6 +30,7 @@ from market.inbox.api import router as inbox_router
 from market.needs.api import router as needs_router
 from market.recommendations import index_cache as recommendation_index
 from market.recommendations.api import router as recommendations_router
+from market.reviews.api import router as reviews_router
 from market.rfqs.api import router as rfqs_router
 from market.web import install_web
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         recommendations_router,
         rfqs_router,
         engagements_router,
+        reviews_router,
         inbox_router,
     ):
         app.include_router(router)

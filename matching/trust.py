@@ -10,6 +10,10 @@ verified engagement, 0 when unverified or when the rater is flagged. Sample size
 users are n_eff = (Σw)²/Σw², the size of an equally weighted sample with the same variance, so
 old or discounted reviews do not count as full ones.
 
+The parameters (prior mean μ₀, prior strength C, half-life H, Wilson z and the rating that counts
+as positive) live in one place, :data:`matching.weights.DEFAULT_WEIGHTS`; the badge threshold
+is :data:`HIGH_RATING_BADGE_WILSON` below.
+
 The per-review helpers are used by tests and explanations; :func:`trust_arrays` computes the
 same values for every provider at once when the catalog index is built.
 """
@@ -26,10 +30,12 @@ import numpy.typing as npt
 from matching.weights import DEFAULT_WEIGHTS, Weights
 
 __all__ = [
+    "HIGH_RATING_BADGE_WILSON",
     "Review",
     "TrustSummary",
     "TrustArrays",
     "bayesian_average",
+    "has_high_rating_badge",
     "beta_reputation",
     "effective_sample_size",
     "review_weight",
@@ -48,6 +54,11 @@ class Review:
     age_days: float = 0.0
     verified: bool = True
     flagged: bool = False
+
+
+# The "高评分" (highly rated) badge needs the Wilson lower bound of the weighted positive share
+# to reach this: about eleven recent positive reviews in a row, or 48 of 50 (0.89).
+HIGH_RATING_BADGE_WILSON = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +132,11 @@ def beta_reputation(successes: float, failures: float) -> float:
 def trust_feature(mean: float) -> float:
     """f_trust = (R̃ − 1)/4, mapping the 1–5 scale onto [0, 1]."""
     return min(1.0, max(0.0, (mean - 1.0) / 4.0))
+
+
+def has_high_rating_badge(summary: TrustSummary) -> bool:
+    """Whether the provider may show the 高评分 badge: a yes/no claim, so Wilson, not R̃."""
+    return summary.wilson >= HIGH_RATING_BADGE_WILSON
 
 
 def summarise(reviews: Sequence[Review], weights: Weights = DEFAULT_WEIGHTS) -> TrustSummary:

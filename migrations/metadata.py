@@ -14,6 +14,7 @@ import market.idempotency  # noqa: F401
 import market.inbox.models  # noqa: F401
 import market.needs.models  # noqa: F401
 import market.recommendations.models  # noqa: F401
+import market.reviews.models  # noqa: F401
 import market.rfqs.models  # noqa: F401
 import search.sql_schema  # noqa: F401
 from core.database import Base

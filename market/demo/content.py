@@ -465,9 +465,19 @@ CAPABILITY_TEXTS: dict[str, CapabilityText] = {
         delivery_days=(5, 30),
         extras=("cap.data_acquisition", "cap.iiot_platform"),
         protocols=(
-            *_FLOOR_PROTOCOLS, "proto.modbus_rtu_tcp", "proto.modbus_ascii", "proto.opc_da",
-            "proto.s7.mpi", "proto.s5_fetchwrite", "proto.ab.df1", "proto.sparkplug_b",
-            "proto.bacnet", "proto.dlt645", "proto.iec104", "proto.s7", "proto.ab",
+            *_FLOOR_PROTOCOLS,
+            "proto.modbus_rtu_tcp",
+            "proto.modbus_ascii",
+            "proto.opc_da",
+            "proto.s7.mpi",
+            "proto.s5_fetchwrite",
+            "proto.ab.df1",
+            "proto.sparkplug_b",
+            "proto.bacnet",
+            "proto.dlt645",
+            "proto.iec104",
+            "proto.s7",
+            "proto.ab",
         ),
     ),  # fmt: skip
     "cap.iiot_platform": CapabilityText(
@@ -504,8 +514,13 @@ CAPABILITY_TEXTS: dict[str, CapabilityText] = {
         delivery_days=(14, 90),
         extras=("cap.data_acquisition", "cap.bi", "cap.energy_mgmt", "cap.mes"),
         protocols=(
-            "proto.mqtt", "proto.opcua", "proto.modbus_tcp", "proto.s7.isotcp",
-            "proto.sparkplug_b", "proto.mitsubishi_mc", "proto.s7",
+            "proto.mqtt",
+            "proto.opcua",
+            "proto.modbus_tcp",
+            "proto.s7.isotcp",
+            "proto.sparkplug_b",
+            "proto.mitsubishi_mc",
+            "proto.s7",
         ),
     ),  # fmt: skip
     "cap.cloud_migration": CapabilityText(
@@ -749,9 +764,18 @@ CAPABILITY_TEXTS: dict[str, CapabilityText] = {
         delivery_days=(15, 90),
         extras=("cap.data_acquisition", "cap.edge_gateway"),
         protocols=(
-            "proto.s7.isotcp", "proto.s7.s7_300_400", "proto.modbus_tcp", "proto.modbus_rtu",
-            "proto.opcua", "proto.opc_da", "proto.omron_fins", "proto.mitsubishi_mc",
-            "proto.ab.logix", "proto.profinet", "proto.ethernet_ip", "proto.iec104",
+            "proto.s7.isotcp",
+            "proto.s7.s7_300_400",
+            "proto.modbus_tcp",
+            "proto.modbus_rtu",
+            "proto.opcua",
+            "proto.opc_da",
+            "proto.omron_fins",
+            "proto.mitsubishi_mc",
+            "proto.ab.logix",
+            "proto.profinet",
+            "proto.ethernet_ip",
+            "proto.iec104",
             "proto.bacnet",
         ),
     ),  # fmt: skip
@@ -790,8 +814,14 @@ CAPABILITY_TEXTS: dict[str, CapabilityText] = {
         delivery_days=(10, 60),
         extras=("cap.data_acquisition", "cap.bi"),
         protocols=(
-            "proto.dlt645", "proto.modbus_rtu", "proto.modbus_tcp", "proto.iec104",
-            "proto.iec61850", "proto.bacnet", "proto.mqtt", "proto.opcua",
+            "proto.dlt645",
+            "proto.modbus_rtu",
+            "proto.modbus_tcp",
+            "proto.iec104",
+            "proto.iec61850",
+            "proto.bacnet",
+            "proto.mqtt",
+            "proto.opcua",
         ),
         price_units={"outcome": (PriceUnit("元/万千瓦时节电量", 800, 3_000, 100),)},
     ),  # fmt: skip
@@ -830,7 +860,10 @@ CAPABILITY_TEXTS: dict[str, CapabilityText] = {
         delivery_days=(10, 60),
         extras=("cap.data_acquisition", "cap.iiot_platform"),
         protocols=(
-            "proto.opcua", "proto.modbus_tcp", "proto.mqtt", "proto.s7.isotcp",
+            "proto.opcua",
+            "proto.modbus_tcp",
+            "proto.mqtt",
+            "proto.s7.isotcp",
             "proto.fanuc_focas",
         ),
         price_units={"outcome": (PriceUnit("元/设备/月（可用率达标后）", 100, 800, 10),)},
@@ -868,7 +901,10 @@ CAPABILITY_TEXTS: dict[str, CapabilityText] = {
         delivery_days=(20, 75),
         extras=("cap.qms", "cap.mes"),
         protocols=(
-            "proto.s7.isotcp", "proto.modbus_tcp", "proto.omron_fins", "proto.mitsubishi_mc",
+            "proto.s7.isotcp",
+            "proto.modbus_tcp",
+            "proto.omron_fins",
+            "proto.mitsubishi_mc",
             "proto.profinet",
         ),
     ),  # fmt: skip
@@ -1573,9 +1609,7 @@ def draw_provider(
         f"主要提供{zh_caps}等服务，客户集中在{ind_words}等行业的中小企业。",
     ]
     if rng.random() < 0.7:
-        sentences.append(
-            f"拥有专利和软件著作权{patents}项，可提供驻场实施和7×24小时远程运维。"
-        )
+        sentences.append(f"拥有专利和软件著作权{patents}项，可提供驻场实施和7×24小时远程运维。")
     if rng.random() < 0.6:
         served = rng.randint(12, 400)
         sentences.append(f"已为{city.short}及周边{served}家企业完成数字化改造，老客户续约率较高。")
@@ -1683,9 +1717,7 @@ def _price_text(price: PriceDraft) -> str:
     return f"{PRICE_WORDS[price.model]}，{shown}元{unit}起"
 
 
-def draw_solution(
-    rng: random.Random, provider: ProviderDraft, capability: str
-) -> SolutionDraft:
+def draw_solution(rng: random.Random, provider: ProviderDraft, capability: str) -> SolutionDraft:
     """One listing whose primary capability is ``capability``, in the provider's voice."""
     text = CAPABILITY_TEXTS[capability]
     capabilities = [capability]

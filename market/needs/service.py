@@ -545,6 +545,17 @@ def unshare_need(
     return need
 
 
+def close_for_award(session: Session, *, need_id: uuid.UUID) -> None:
+    """An accepted quote fulfils the need: it closes (the SME may reopen it for more work)."""
+    need = _load(session, need_id)
+    if need is None or need.status == "closed":
+        return
+    need.status = "closed"
+    need.updated_at = utcnow()
+    session.flush()
+    need_changed(session, need.id, "updated")
+
+
 def delete_need(
     session: Session, *, principal: Principal, need_id: uuid.UUID, if_match: str | None
 ) -> None:

@@ -9,8 +9,10 @@ does not exist.
 
 Inputs the platform does not record yet enter as neutral values, as the engine documents:
 
-* **Trust**: no reviews exist yet, so every provider sits exactly at the prior.
-* **Load**: no engagements exist yet, so load = 0 ÷ declared capacity = 0.
+* **Trust**: the provider's published reviews (overall rating, age since publication, and
+  whether a burst flag waits for a curator), which the engine turns into its Bayesian,
+  time-decayed score; a provider without reviews sits exactly at the prior.
+* **Load**: engagements occupying the provider (active or delivered) ÷ declared capacity.
 * **Sizes proven**: the client sizes of the provider's verified published cases, the only
   delivered work the platform has checked so far.
 * **Verified cases**: published cases a curator verified, with the capabilities of the
@@ -47,9 +49,13 @@ from catalog.providers.models import Provider
 from catalog.solutions.models import Solution, SolutionFacet, SolutionPrice
 from catalog.taxonomy import describe_industry, vocabulary
 from core.database import utcnow
+from market.engagements.service import occupying_counts
 from market.needs.models import Need as NeedRow
 from market.needs.models import SmeProfile
+from market.reviews.models import Review as ReviewRow
+from market.reviews.rules import as_engine_review
 from matching import Need, ProviderRecord, SolutionRecord, VerifiedCase
+from matching.trust import Review
 
 # Providers read per round trip; keeps IN lists well below SQLite's parameter limit.
 CHUNK = 400
@@ -312,6 +318,8 @@ def load_providers(
         if size:
             proven[provider_id].add(size)
 
+    load = occupying_counts(session, ids)
+    reviews = _published_reviews(session, ids, now)
     records: list[ProviderRecord] = []
     for provider_id in ids:
         row = providers.get(provider_id)
@@ -328,16 +336,30 @@ def load_providers(
                 on_site_regions=tuple(row[3] or ()),
                 sizes_served_proven=tuple(sorted(proven.get(provider_id, ()))),
                 capacity=int(row[4] or 0),
-                # No engagements are recorded yet, so nobody carries load (see the docstring).
-                active_engagements=0,
+                active_engagements=load.get(provider_id, 0),
                 listed=listed,
                 suspended=False,
+                reviews=tuple(reviews.get(provider_id, ())),
                 verified_cases=tuple(cases.get(provider_id, ())),
                 listed_since_days=days,
                 is_new=listed and since is not None and days < NEW_PROVIDER_DAYS,
             )
         )
     return records
+
+
+def _published_reviews(
+    session: Session, ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, list[Review]]:
+    """Each provider's published reviews as the engine weighs them."""
+    found: dict[uuid.UUID, list[Review]] = defaultdict(list)
+    for provider_id, overall, published_at, flagged in session.execute(
+        select(ReviewRow.provider_id, ReviewRow.overall, ReviewRow.published_at, ReviewRow.flagged)
+        .where(ReviewRow.provider_id.in_(ids), ReviewRow.status == "published")
+        .order_by(ReviewRow.provider_id, ReviewRow.published_at, ReviewRow.id)
+    ):
+        found[provider_id].append(as_engine_review(overall, published_at, flagged, now))
+    return found
 
 
 def provider_ids_with_solutions(session: Session) -> list[uuid.UUID]:

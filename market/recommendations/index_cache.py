@@ -3,7 +3,8 @@
 Building the index reads the whole public catalogue (and, with the sentence encoder, embeds
 every solution), so it happens once: on the first recommendation a process serves. From then on
 catalogue changes arrive as outbox events (``catalog.solution.changed``,
-``catalog.provider.changed``, ``catalog.case.changed``, ``pool.membership.changed``) and each
+``catalog.provider.changed``, ``catalog.case.changed``, ``pool.membership.changed``, and for a
+provider's load and trust ``market.engagement.changed`` and ``market.review.changed``) and each
 one becomes a :meth:`matching.CatalogIndex.with_updates` call that re-reads only the rows the
 event names. ``builds`` and ``updates`` count both, so tests can assert that an event updated
 the index rather than rebuilding it.
@@ -66,6 +67,9 @@ CATALOG_TOPICS: tuple[str, ...] = (
     "catalog.provider.changed",
     "catalog.case.changed",
     "pool.membership.changed",
+    # Provider load (engagements occupying capacity) and trust (published reviews).
+    "market.engagement.changed",
+    "market.review.changed",
 )
 NEED_TOPIC = "market.need.changed"
 # Events younger than this may still be overtaken by an earlier id committing late.

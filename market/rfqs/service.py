@@ -1394,6 +1394,8 @@ def accept_quote(
             ],
         ),
     )
+    if rfq.need_id is not None:
+        needs.close_for_award(session, need_id=rfq.need_id)
     event = {"rfq_id": str(rfq.id), "title": rfq.title}
     _notify(
         session,

@@ -1,0 +1,1 @@
+"""Verified ratings and reviews of providers, written by the SME party of a completed engagement."""
