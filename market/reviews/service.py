@@ -190,7 +190,7 @@ def reply(session: Session, *, principal: Principal, review_id: uuid.UUID, data:
 # --- curators -----------------------------------------------------------------------------------
 
 
-def _curated_providers(principal: Principal) -> Select[tuple[uuid.UUID]]:
+def _curated_providers(principal: Principal) -> Select[uuid.UUID]:
     """Providers with a membership in a pool run by the curator's agency."""
     return (
         select(PoolApplication.provider_id)
@@ -238,7 +238,7 @@ def queue(
     )
     if not principal.is_admin:
         stmt = stmt.where(Review.provider_id.in_(_curated_providers(principal)))
-    return paginate(session, stmt, params, [Review.created_at, Review.id])
+    return paginate(session, stmt, params, [Review.created_at.asc(), Review.id.asc()])
 
 
 def decide(
@@ -294,7 +294,7 @@ def decide(
 # --- public -------------------------------------------------------------------------------------
 
 
-def _published(provider_id: uuid.UUID) -> Select[tuple[Review]]:
+def _published(provider_id: uuid.UUID) -> Select[Review]:
     return select(Review).where(Review.provider_id == provider_id, Review.status == "published")
 
 
@@ -344,9 +344,9 @@ def _outcomes(data: dict[str, object]) -> OutcomesOut:
     assert isinstance(kpis, list)
     return OutcomesOut(
         kpis=[KpiOutcomeOut.model_validate(kpi) for kpi in kpis],
-        maturity_before=data.get("maturity_before"),  # type: ignore[arg-type]
-        maturity_after=data.get("maturity_after"),  # type: ignore[arg-type]
-        maturity_delta=data.get("maturity_delta"),  # type: ignore[arg-type]
+        maturity_before=data.get("maturity_before"),
+        maturity_after=data.get("maturity_after"),
+        maturity_delta=data.get("maturity_delta"),
     )
 
 
