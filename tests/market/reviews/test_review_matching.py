@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from market.needs.models import Need
 from market.recommendations import adapter, index_cache
 from market.recommendations.index_cache import IndexCache
@@ -78,7 +79,8 @@ def test_engagement_events_refresh_the_providers_load_in_the_index(market: Marke
 
     index, row = provider_row(cache, market.api, provider)
     assert float(index.providers.load[row]) == pytest.approx(0.5)
-    assert cache.builds == 1 and cache.updates > updates
+    assert cache.builds == 1
+    assert cache.updates > updates
     deal.ok(deal.sme, "/cancel", {"reason": "预算冻结"})
     index, row = provider_row(cache, market.api, provider)
     assert float(index.providers.load[row]) == 0.0
