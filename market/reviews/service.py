@@ -114,7 +114,7 @@ def create_review(
         raise NotCompleted(
             f"Reviews open once the engagement is completed; it is {engagement.status}"
         )
-    if _of_engagement(session, engagement.id) is not None:
+    if of_engagement(session, engagement.id) is not None:
         raise ReviewExists("This engagement has already been reviewed; a review is written once")
     now = utcnow()
     hold = rules.related_party_reasons(session, engagement)
@@ -149,7 +149,7 @@ def create_review(
     return review
 
 
-def _of_engagement(session: Session, engagement_id: uuid.UUID) -> Review | None:
+def of_engagement(session: Session, engagement_id: uuid.UUID) -> Review | None:
     return session.scalar(select(Review).where(Review.engagement_id == engagement_id))
 
 
@@ -159,7 +159,7 @@ def get_for_engagement(
     engagement, side = engagements.get_for_party(
         session, principal=principal, engagement_id=engagement_id
     )
-    review = _of_engagement(session, engagement.id)
+    review = of_engagement(session, engagement.id)
     if review is None:
         raise NotFound("This engagement has no review yet", code="review_not_found")
     return review, side
@@ -168,6 +168,16 @@ def get_for_engagement(
 def _load(session: Session, review_id: uuid.UUID) -> Review:
     review = session.get(Review, review_id)
     if review is None:
+        raise _not_found()
+    return review
+
+
+def get_for_provider(session: Session, *, principal: Principal, review_id: uuid.UUID) -> Review:
+    """A review of the caller's own provider (any status); 404 for everyone else."""
+    review = session.get(Review, review_id)
+    if review is None or not (
+        principal.role == "provider" and principal.org_id == review.provider_org_id
+    ):
         raise _not_found()
     return review
 

@@ -32,11 +32,12 @@ def install_web(app: FastAPI) -> None:
     from market.web.pages_cases import router as cases_router
     from market.web.pages_provider import router as provider_router
     from market.web.pages_public import router as public_router
+    from market.web.pages_reviews import router as reviews_router
 
     i18n.load_all()
     templating.load_all()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (public_router, auth_router, provider_router, cases_router):
+    for router in (public_router, auth_router, provider_router, cases_router, reviews_router):
         app.include_router(router)
     _install_error_pages(app)
 

@@ -22,6 +22,7 @@ from catalog.solutions import service as solutions
 from catalog.taxonomy import is_known_region, vocabulary
 from core.deps import DbSession
 from core.pagination import PageParams
+from market.reviews import service as reviews
 from market.web.security import Web, WebContext
 
 router = APIRouter(include_in_schema=False)
@@ -214,6 +215,7 @@ def provider_page(
     session: DbSession,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     cpage: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    rpage: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     provider = providers.get_provider(session, provider_id)
     params = _params(page)
@@ -237,5 +239,12 @@ def provider_page(
         badges=pools.badges(session, provider_id=provider.id),
         solutions=_paged([solutions.to_out(r) for r in rows], total, params),
         cases=_paged([cases.to_out(c) for c in case_rows], case_total, case_params),
-        query={"page": params.page, "cpage": case_params.page},
+        query={"page": params.page, "cpage": case_params.page, "rpage": rpage},
+        # The same service as GET /api/v1/providers/{id}/reviews: trust and published reviews.
+        reviews=_reviews(session, provider.id, _params(rpage, 5)),
     )
+
+
+def _reviews(session: Session, provider_id: uuid.UUID, params: PageParams) -> dict[str, Any]:
+    found = reviews.provider_reviews(session, provider_id=provider_id, params=params)
+    return {"trust": found.trust, "page": _paged(found.items, found.total, params)}
