@@ -7,6 +7,7 @@ readers and for copying.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -49,11 +50,19 @@ def _svg(chart: pygal.graph.graph.Graph) -> str:
     return _SCRIPT.sub("", chart.render(is_unicode=True))
 
 
+def _whole_number_axis(data: Series) -> list[int]:
+    """Counts are whole numbers: ticks at 0, 1, 2 ... (or a wider step), never 0.1."""
+    top = max((int(math.ceil(value)) for _, value in data), default=0)
+    step = max(1, math.ceil(top / 5))
+    return list(range(0, top + step, step))
+
+
 def bar(title: str, data: Series) -> str:
     """Vertical bars, one per label, in the order given."""
     chart = pygal.Bar(show_legend=False, x_label_rotation=20 if len(data) > 5 else 0, **_COMMON)
     chart.title = title
     chart.x_labels = [label for label, _ in data]
+    chart.y_labels = _whole_number_axis(data)
     chart.add(title, [value for _, value in data])
     return _svg(chart)
 
@@ -64,6 +73,7 @@ def horizontal_bar(title: str, data: Series) -> str:
     chart = pygal.HorizontalBar(show_legend=False, **{**_COMMON, "height": height})
     chart.title = title
     chart.x_labels = [label for label, _ in data]
+    chart.y_labels = _whole_number_axis(data)
     chart.add(title, [value for _, value in data])
     return _svg(chart)
 

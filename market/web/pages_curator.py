@@ -209,6 +209,8 @@ def return_application(
 ) -> Response:
     assert ctx.principal is not None
     principal = ctx.principal
+    # Someone who may not run the application is refused before the form is even read.
+    pools.as_curator(session, principal, application_id)
 
     def act() -> None:
         data = ReasonsIn.model_validate({"reasons": curating.lines(forms.text(form, "reasons"))})
@@ -231,6 +233,7 @@ def assign_reviewers(
 ) -> Response:
     assert ctx.principal is not None
     principal = ctx.principal
+    pools.as_curator(session, principal, application_id)
 
     def act() -> None:
         ids = [v for v in form.getlist("user_ids") if isinstance(v, str) and v]

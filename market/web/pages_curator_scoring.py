@@ -31,11 +31,12 @@ def score(
     """One points field and one comment per criterion, named after the criterion's id."""
     assert ctx.principal is not None
     principal = ctx.principal
+    # Only those who may see the application get as far as reading the form.
+    loaded, _ = pools.visible_application(
+        session, principal=principal, application_id=application_id
+    )
 
     def act() -> None:
-        loaded, _ = pools.visible_application(
-            session, principal=principal, application_id=application_id
-        )
         scorecard = loaded.app.scorecard or []
         no_conflict = forms.text(form, "conflict") != "declared"
         payload: dict[str, Any] = {
@@ -73,6 +74,7 @@ def decide(
 ) -> Response:
     assert ctx.principal is not None
     principal = ctx.principal
+    pools.as_curator(session, principal, application_id)
     decision = forms.text(form, "decision")
 
     def act() -> None:

@@ -116,4 +116,6 @@ def _market(session: Session, pool: Pool, stats: PoolStats) -> None:
         .where(Engagement.pool_id == pool.id)
         .group_by(Engagement.status)
     )
-    stats.engagements_by_status = _counted(Counter({str(row[0]): int(row[1]) for row in engagements}))
+    stats.engagements_by_status = _counted(
+        Counter({str(row[0]): int(row[1]) for row in engagements})
+    )

@@ -92,7 +92,8 @@ def test_curator_accepts_assigns_scores_and_approves_an_application(
     assigned = browser.post(f"{app_path(flow)}/reviewers", {"user_ids": str(flow.curator.user_id)})
     scoring = flashed(browser, assigned)
     assert "本人声明与该服务商不存在利益冲突" in scoring
-    assert "产品服务能力" in scoring and "40" in scoring  # criterion with its maximum
+    assert "产品服务能力" in scoring
+    assert "40" in scoring
 
     scored = browser.post(
         f"{app_path(flow)}/score",
@@ -209,7 +210,8 @@ def test_objections_are_ruled_on_and_due_notices_closed(
     notices_path = f"/curator/pools/{flow.pool['id']}/notices"
     notices = page(browser, notices_path)
     assert flow.app["provider_name"] in notices
-    assert "该企业案例存疑" in notices and "待处理" in notices
+    assert "该企业案例存疑" in notices
+    assert "待处理" in notices
 
     objection_id = objection.json()["id"]
     resolve = f"{app_path(flow)}/objections/{objection_id}/resolve"
@@ -305,7 +307,9 @@ def test_sanctions_are_issued_and_an_appeal_goes_to_another_curator(
     assert appeal.status_code == 201, appeal.text
     sanctions_path = f"/curator/pools/{flow.pool['id']}/sanctions"
     listing = page(browser, sanctions_path)
-    assert "停牌" in listing and "用户投诉未处理" in listing and "投诉已处理完毕" in listing
+    assert "停牌" in listing
+    assert "用户投诉未处理" in listing
+    assert "投诉已处理完毕" in listing
 
     decision = f"/curator/appeals/{appeal.json()['id']}/decision"
     refused = browser.post(decision, {"outcome": "uphold", "reason": "同意"})
@@ -402,7 +406,8 @@ def test_import_shows_a_dry_run_report_then_imports_on_confirmation(
     )
     assert bad.status_code == 200
     report = _text(bad)
-    assert "试导入检查报告" in report and "91320400ABC" in report
+    assert "试导入检查报告" in report
+    assert "91320400ABC" in report
     assert "确认导入" not in report
 
     good = browser.client.post(
@@ -420,7 +425,8 @@ def test_import_shows_a_dry_run_report_then_imports_on_confirmation(
     )
     assert "已导入 2 行" in flashed(browser, confirmed)
     members = page(browser, f"/pools/{flow.pool['id']}")
-    assert "常州丙智能公司" in members and "常州丁数字公司" in members
+    assert "常州丙智能公司" in members
+    assert "常州丁数字公司" in members
 
 
 def test_the_pool_list_is_exported_as_csv_and_xlsx(flow: Flow, browser: Browser) -> None:
@@ -490,9 +496,7 @@ def test_anonymous_visitors_are_sent_to_log_in(flow: Flow, browser: Browser) -> 
 
 
 @pytest.mark.parametrize("role", ["provider", "sme"])
-def test_providers_and_smes_are_refused(
-    api: Api, flow: Flow, browser: Browser, role: str
-) -> None:
+def test_providers_and_smes_are_refused(api: Api, flow: Flow, browser: Browser, role: str) -> None:
     flow.submitted()
     actor = flow.provider if role == "provider" else api.sme()
     browser.login(actor.email)
@@ -515,7 +519,9 @@ def test_a_curator_of_another_agency_is_refused(api: Api, flow: Flow, browser: B
         assert response.status_code in (403, 404), path
     browser.get("/curator")
     for action in ("accept", "return", "reviewers", "score", "decision", "sanctions"):
-        response = browser.post(f"{app_path(flow)}/{action}", {"reasons": "x", "decision": "reject"})
+        response = browser.post(
+            f"{app_path(flow)}/{action}", {"reasons": "x", "decision": "reject"}
+        )
         assert response.status_code in (403, 404), action
     for action in ("notices/close-due", "expire-due", "window", "import"):
         response = browser.post(f"/curator/pools/{flow.pool['id']}/{action}", {"open": "no"})
