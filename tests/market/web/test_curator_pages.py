@@ -19,6 +19,7 @@ from sqlalchemy import update
 from catalog.pools.models import PoolApplication
 from core.database import utcnow
 from tests.catalog.pools.test_application_lifecycle import LOW, Flow, new_flow
+from tests.market.rfqs.test_rfq_flow import new_market
 from tests.market.web.test_pages import Browser, _text
 from tests.support import Actor, Api, credit_code
 
@@ -527,3 +528,20 @@ def test_a_curator_of_another_agency_is_refused(api: Api, flow: Flow, browser: B
         response = browser.post(f"/curator/pools/{flow.pool['id']}/{action}", {"open": "no"})
         assert response.status_code == 403, action
     assert state_of(flow) == "submitted"
+
+
+def test_the_dashboard_counts_rfq_answers_and_engagements_of_the_pool(
+    api: Api, browser: Browser
+) -> None:
+    market = new_market(api)
+    market.awarded()  # one invitation, quoted and awarded: an engagement in delivery
+    answering, silent = market.provider(), market.provider()
+    rfq = market.rfq(market.sme(), [answering, silent])
+    market.quote(answering, market.invitation(rfq, answering))
+    as_curator(browser, market.curator)
+
+    text = re.sub(r"\s+", " ", page(browser, f"/curator/pools/{market.pool_id}/dashboard"))
+    assert "2 经本资源池发出的询价" in text
+    assert "67% 询价响应率" in text  # two of three invitations answered
+    assert "已邀请，尚未答复 1" in text
+    assert "实施中 1" in text
