@@ -92,6 +92,17 @@ CURATOR_ERRORS: dict[str, str] = {
     "import_rejected": N_("Nothing was imported: correct the rows listed below and try again."),
     "validation_error": N_("Check the marked fields."),
 }
+# Form fields named in a refusal, by the key the schema reports.
+FIELD_LABELS: dict[str, str] = {
+    "reason": N_("Reason given"),
+    "reasons": N_("Reasons for the decision"),
+    "text": N_("Raise an objection"),
+    "deadline": N_("Rectification deadline"),
+    "override_reason": N_("Reason for overriding the quota or pass score"),
+    "star_rating": N_("Star rating"),
+    "user_ids": N_("Assign reviewers"),
+    "scores": N_("Your scores (专家评审)"),
+}
 # Refusals that mean the thing is not the curator's to see or run: shown as the error page.
 NOT_YOURS = frozenset({"not_pool_curator", "role_required"})
 
@@ -140,6 +151,14 @@ def agency_curators(session: Session, pool: Pool) -> list[User]:
     return list(session.scalars(stmt))
 
 
+def _field_label(ctx: WebContext, key: str, named: Callable[[str], str | None] | None) -> str:
+    """What a person calls the field behind ``key`` (e.g. "scores.0.points")."""
+    special = named(key) if named else None
+    if special:
+        return special
+    return label(ctx, FIELD_LABELS, key.split(".")[0])
+
+
 def run(
     ctx: WebContext,
     session: Session,
@@ -147,19 +166,30 @@ def run(
     *,
     success: str,
     back: str,
+    named: Callable[[str], str | None] | None = None,
 ) -> Response:
     """Carry out a form's action and redirect back with what happened.
 
-    ``success`` is already translated. The session is rolled back on a refusal unless the
+    ``success`` is already translated; ``named`` may name fields the common labels do not
+    know (a scorecard's criteria). The session is rolled back on a refusal unless the
     service asks to keep what it recorded (a declared conflict of interest).
     """
     try:
         action()
     except ValidationError as exc:
         session.rollback()
-        for key, messages in forms.from_validation(ctx, exc).fields.items():
+        found = forms.from_validation(ctx, exc)
+        for error in exc.errors():
+            if error.get("type") == "too_short":
+                # An empty list where one is needed (no reasons given) is a missing field.
+                key = forms.plain_key([str(p) for p in error.get("loc", ())], error)
+                found.fields[key] = [ctx.gettext(forms.REQUIRED)]
+        for key, messages in found.fields.items():
             for message in messages:
-                ctx.flash("error", f"{key}: {message}" if key != forms.GENERAL else message)
+                if key == forms.GENERAL:
+                    ctx.flash("error", message)
+                else:
+                    ctx.flash("error", f"{_field_label(ctx, key, named)}: {message}")
         return ctx.redirect(back)
     except AppError as exc:
         if exc.status_code == 404 or exc.code in NOT_YOURS:
@@ -170,7 +200,7 @@ def run(
         for key, messages in forms.from_app_error(ctx, exc).fields.items():
             if key != forms.GENERAL:
                 for message in messages:
-                    ctx.flash("error", f"{key}: {message}")
+                    ctx.flash("error", f"{_field_label(ctx, key, named)}: {message}")
         return ctx.redirect(back)
     ctx.flash("success", success)
     return ctx.redirect(back)

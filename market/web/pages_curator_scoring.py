@@ -9,19 +9,36 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from catalog.pools import lifecycle
 from catalog.pools import service as pools
 from catalog.pools.schemas import DecisionIn, ScoreIn
 from core.deps import DbSession
 from market.web import curating, forms
-from market.web.security import CheckedForm, CuratorWeb
+from market.web.security import CheckedForm, CuratorWeb, WebContext
 
 router = APIRouter(include_in_schema=False)
 
 
 def _back(application_id: uuid.UUID) -> str:
     return f"/curator/applications/{application_id}"
+
+
+def _beyond_maximum(ctx: WebContext, form: FormData, scorecard: list[dict[str, Any]]) -> list[str]:
+    """Points above a criterion's maximum, said with the maximum: the service refuses them
+    too, but only the page knows which box to name and what the limit is in words."""
+    problems = []
+    for criterion in scorecard:
+        raw = forms.text(form, f"points.{criterion['id']}")
+        try:
+            points = float(raw)
+        except ValueError:
+            continue  # not a number: the schema says so
+        if points > criterion["max_points"]:
+            limit = ctx.gettext("Enter %(n)s or less.", n=criterion["max_points"])
+            problems.append(f"{criterion['name']}: {limit}")
+    return problems
 
 
 @router.post("/curator/applications/{application_id}/score")
@@ -59,12 +76,28 @@ def score(
             data=ScoreIn.model_validate(payload),
         )
 
+    problems = _beyond_maximum(ctx, form, loaded.app.scorecard or [])
+    if problems and forms.text(form, "conflict") != "declared":
+        for problem in problems:
+            ctx.flash("error", problem)
+        return ctx.redirect(_back(application_id) + "#scoring")
+    criteria = [str(c["name"]) for c in loaded.app.scorecard or []]
+
+    def named(key: str) -> str | None:
+        """scores.<i>.<field> is the i-th criterion of the scorecard."""
+        parts = key.split(".")
+        if len(parts) >= 2 and parts[0] == "scores" and parts[1].isdigit():
+            index = int(parts[1])
+            return criteria[index] if index < len(criteria) else None
+        return None
+
     return curating.run(
         ctx,
         session,
         act,
         success=ctx.gettext("Your scores are saved."),
         back=_back(application_id) + "#scoring",
+        named=named,
     )
 
 

@@ -119,7 +119,7 @@ def test_a_return_needs_reasons_and_sends_the_application_back(
     browser.get(app_path(flow))
 
     empty = browser.post(f"{app_path(flow)}/return", {"reasons": "  "})
-    assert "reasons" in flashed(browser, empty)
+    assert "决定理由: 此项为必填项。" in flashed(browser, empty)
     assert state_of(flow) == "submitted"
 
     returned = browser.post(f"{app_path(flow)}/return", {"reasons": "缺少营业执照\n案例证明不清晰"})
@@ -138,7 +138,7 @@ def test_a_score_above_the_criterions_maximum_is_refused(flow: Flow, browser: Br
         f"{app_path(flow)}/score", scores_form({"capability": 55, "cases": 30, "service": 20})
     )
     text = flashed(browser, refused)
-    assert "scores.0.points" in text
+    assert "产品服务能力: 请填写不大于 40 的数值。" in text
     review = flow.read(flow.curator).json()["reviews"][0]
     assert review["total"] is None
 
@@ -240,7 +240,7 @@ def test_an_upheld_objection_rejects_the_application(
     resolve = f"{app_path(flow)}/objections/{objection.json()['id']}/resolve"
 
     no_reason = browser.post(resolve, {"outcome": "uphold", "reason": ""})
-    assert "reason" in flashed(browser, no_reason)
+    assert "理由: 此项为必填项。" in flashed(browser, no_reason)
     upheld = browser.post(resolve, {"outcome": "uphold", "reason": "证书确已过期"})
     assert "异议成立：该申报未通过" in flashed(browser, upheld)
     assert state_of(flow) == "rejected"

@@ -83,7 +83,7 @@ def test_a_logged_in_user_raises_an_objection_from_the_notice(api: Api, browser:
 
     empty = browser.post(f"{path}/notices/{flow.app['id']}/objection", {"text": " "})
     assert empty.status_code == 303
-    assert "text" in _text(browser.get(path))
+    assert "提出异议: 此项为必填项。" in _text(browser.get(path))
     assert objections(api, flow) == []
 
     sent = browser.post(f"{path}/notices/{flow.app['id']}/objection", {"text": "该企业案例存疑"})
