@@ -55,7 +55,7 @@ def score(
 
     def act() -> None:
         scorecard = loaded.app.scorecard or []
-        no_conflict = forms.text(form, "conflict") != "declared"
+        no_conflict = choice == "none"
         payload: dict[str, Any] = {
             "no_conflict": no_conflict,
             "conflict_note": forms.text(form, "conflict_note"),
@@ -76,8 +76,16 @@ def score(
             data=ScoreIn.model_validate(payload),
         )
 
+    choice = forms.text(form, "conflict")
+    if choice not in ("none", "declared"):
+        # Scoring is a declaration: it is never assumed from a box left untouched.
+        ctx.flash(
+            "error",
+            ctx.gettext("Declare whether you have a conflict of interest with this provider."),
+        )
+        return ctx.redirect(_back(application_id) + "#scoring")
     problems = _beyond_maximum(ctx, form, loaded.app.scorecard or [])
-    if problems and forms.text(form, "conflict") != "declared":
+    if problems and choice == "none":
         for problem in problems:
             ctx.flash("error", problem)
         return ctx.redirect(_back(application_id) + "#scoring")

@@ -545,3 +545,16 @@ def test_the_dashboard_counts_rfq_answers_and_engagements_of_the_pool(
     assert "67% 询价响应率" in text  # two of three invitations answered
     assert "已邀请，尚未答复 1" in text
     assert "实施中 1" in text
+
+
+def test_scores_without_a_conflict_declaration_are_refused(flow: Flow, browser: Browser) -> None:
+    flow.submitted().ok(flow.curator, "accept")
+    flow.ok(flow.curator, "reviewers", {"user_ids": [str(flow.curator.user_id)]})
+    as_curator(browser, flow.curator)
+    browser.get(app_path(flow))
+
+    form = scores_form({"capability": 36, "cases": 30, "service": 20})
+    del form["conflict"]
+    refused = browser.post(f"{app_path(flow)}/score", form)
+    assert "请声明您与该服务商是否存在利益冲突" in flashed(browser, refused)
+    assert flow.read(flow.curator).json()["reviews"][0]["total"] is None
