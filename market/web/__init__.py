@@ -28,8 +28,15 @@ JSON_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/read
 
 
 def install_web(app: FastAPI) -> None:
+    from market.web.pages_audit import router as audit_router
     from market.web.pages_auth import router as auth_router
     from market.web.pages_cases import router as cases_router
+    from market.web.pages_curator import router as curator_router
+    from market.web.pages_curator_notices import router as curator_notices_router
+    from market.web.pages_curator_pools import router as curator_pools_router
+    from market.web.pages_curator_sanctions import router as curator_sanctions_router
+    from market.web.pages_curator_scoring import router as curator_scoring_router
+    from market.web.pages_pools import router as pools_router
     from market.web.pages_provider import router as provider_router
     from market.web.pages_public import router as public_router
     from market.web.pages_reviews import router as reviews_router
@@ -37,7 +44,21 @@ def install_web(app: FastAPI) -> None:
     i18n.load_all()
     templating.load_all()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (public_router, auth_router, provider_router, cases_router, reviews_router):
+    routers = (
+        public_router,
+        auth_router,
+        provider_router,
+        cases_router,
+        pools_router,
+        curator_router,
+        curator_scoring_router,
+        curator_notices_router,
+        curator_sanctions_router,
+        curator_pools_router,
+        audit_router,
+        reviews_router,
+    )
+    for router in routers:
         app.include_router(router)
     _install_error_pages(app)
 

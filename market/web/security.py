@@ -264,8 +264,23 @@ def require_provider(ctx: Annotated[WebContext, Depends(require_login)]) -> WebC
     return ctx
 
 
+def require_curator(ctx: Annotated[WebContext, Depends(require_login)]) -> WebContext:
+    """Curators of an agency (主管部门) and platform admins; each pool still checks its agency."""
+    assert ctx.principal is not None
+    if ctx.principal.role not in ("curator", "admin"):
+        raise Forbidden(
+            ctx.gettext(
+                "These pages are for the staff of the bureaus that run resource pools. "
+                "You are logged in as another kind of account."
+            ),
+            code="role_required",
+        )
+    return ctx
+
+
 LoggedIn = Annotated[WebContext, Depends(require_login)]
 ProviderWeb = Annotated[WebContext, Depends(require_provider)]
+CuratorWeb = Annotated[WebContext, Depends(require_curator)]
 
 
 def start_session(ctx: WebContext, session: Session, *, user: Any) -> str:
