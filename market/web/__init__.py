@@ -31,12 +31,25 @@ def install_web(app: FastAPI) -> None:
     from market.web.pages_auth import router as auth_router
     from market.web.pages_cases import router as cases_router
     from market.web.pages_provider import router as provider_router
+    from market.web.pages_provider_listing import router as provider_listing_router
+    from market.web.pages_provider_pools import router as provider_pools_router
+    from market.web.pages_provider_rfqs import router as provider_rfqs_router
+    from market.web.pages_provider_solutions import router as provider_solutions_router
     from market.web.pages_public import router as public_router
 
     i18n.load_all()
     templating.load_all()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (public_router, auth_router, provider_router, cases_router):
+    for router in (
+        public_router,
+        auth_router,
+        provider_router,
+        provider_solutions_router,
+        cases_router,
+        provider_rfqs_router,
+        provider_pools_router,
+        provider_listing_router,
+    ):
         app.include_router(router)
     _install_error_pages(app)
 
