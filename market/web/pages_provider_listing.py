@@ -54,12 +54,13 @@ def report_rectification(
         "evidence_ids": evidence_ids_from(ctx, session, form, errors),
     }
     data = validated(ctx, RectificationReportIn, payload, errors, _evidence_key)
+    status_code = 422
     if data is not None:
         try:
             sanctions.report(session, principal=principal, sanction_id=sanction_id, data=data)
         except AppError as exc:
             session.rollback()
-            errors = service_errors(ctx, exc, _evidence_key)
+            errors, status_code = service_errors(ctx, exc, _evidence_key), exc.status_code
     if errors:
         return render_application(
             ctx,
@@ -68,7 +69,7 @@ def report_rectification(
             values=values,
             errors=errors,
             form_name=f"report-{sanction_id}",
-            status_code=422,
+            status_code=status_code,
         )
     ctx.flash("success", ctx.gettext("Rectification report sent. The curators review it."))
     return ctx.redirect(f"/provider/pools/applications/{application_id}#sanctions")
@@ -90,6 +91,7 @@ def file_appeal(
         "evidence_ids": evidence_ids_from(ctx, session, form, errors),
     }
     data = validated(ctx, AppealIn, payload, errors, _appeal_key)
+    status_code = 422
     if data is not None:
         try:
             sanctions.file_appeal(
@@ -97,7 +99,7 @@ def file_appeal(
             )
         except AppError as exc:
             session.rollback()
-            errors = service_errors(ctx, exc, _appeal_key)
+            errors, status_code = service_errors(ctx, exc, _appeal_key), exc.status_code
     if errors:
         return render_application(
             ctx,
@@ -106,7 +108,7 @@ def file_appeal(
             values=values,
             errors=errors,
             form_name="appeal",
-            status_code=422,
+            status_code=status_code,
         )
     ctx.flash(
         "success",
@@ -160,14 +162,15 @@ def report_change(ctx: ProviderWeb, form: CheckedForm, session: DbSession) -> Re
     }
     values["evidence_ids"] = evidence_ids_from(ctx, session, form, errors)
     data = validated(ctx, ChangeIn, values, errors, _evidence_key)
+    status_code = 422
     if data is not None:
         try:
             changes.report_change(session, principal=principal_of(ctx), data=data)
         except AppError as exc:
             session.rollback()
-            errors = service_errors(ctx, exc, _evidence_key)
+            errors, status_code = service_errors(ctx, exc, _evidence_key), exc.status_code
     if errors:
-        return _render_changes(ctx, session, values=values, errors=errors, status_code=422)
+        return _render_changes(ctx, session, values=values, errors=errors, status_code=status_code)
     ctx.flash(
         "success",
         ctx.gettext("Change reported. Each pool you are in or applying to reviews it."),
