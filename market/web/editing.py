@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
@@ -21,10 +22,11 @@ from starlette.datastructures import FormData
 
 from catalog.publishing import Action
 from core.concurrency import etag_for
+from core.deps import DbSession, Principal
 from core.errors import AppError
 from market.web import forms
 from market.web.forms import FormErrors, KeyMapper
-from market.web.security import WebContext
+from market.web.security import CheckedForm, ProviderWeb, WebContext
 
 Item = TypeVar("Item")
 Shown = TypeVar("Shown", contravariant=True)
@@ -215,3 +217,123 @@ class DraftEditor(Generic[Item]):
             return ctx.redirect(self.edit_url(item_id))
         ctx.flash("info", message)
         return ctx.redirect(done_url)
+
+
+# --- the routes of a draft-then-publish item -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DraftActions(Generic[Item]):
+    """The service calls and the words of one kind of item, for ``add_draft_routes``.
+
+    Messages are message ids (``N_``), said in the page's language when they are shown.
+    """
+
+    create_schema: type[BaseModel]
+    patch_schema: type[BaseModel]
+    create: Callable[[Session, Principal, Any], Any]
+    update: Callable[[Session, Principal, uuid.UUID, Any, str], Any]
+    change_status: Callable[[Session, Principal, uuid.UUID, Action, str], Any]
+    delete: Callable[[Session, Principal, uuid.UUID], Any]
+    blank_values: Callable[[], dict[str, Any]]
+    saved: str
+    published: str
+    archived: str
+    deleted: str
+    # Where a person goes after publishing (given the item's id), archiving and deleting.
+    after_publish: Callable[[uuid.UUID], str]
+    list_url: str
+
+
+def add_draft_routes(
+    router: APIRouter, editor: DraftEditor[Item], acts: DraftActions[Item]
+) -> None:
+    """new, create, edit, update, publish, archive and delete under ``editor.base``."""
+    base = editor.base
+
+    def principal_of(ctx: WebContext) -> Principal:
+        assert ctx.principal is not None
+        return ctx.principal
+
+    @router.get(f"{base}/new", response_class=HTMLResponse)
+    def new_item(ctx: ProviderWeb, session: DbSession) -> HTMLResponse:
+        values = acts.blank_values()
+        return editor.render(ctx, session, values=values, errors=FormErrors(), item=None)
+
+    @router.post(f"{base}/new", response_model=None)
+    def create_item(ctx: ProviderWeb, form: CheckedForm, session: DbSession) -> Response:
+        principal = principal_of(ctx)
+        return editor.create(
+            ctx,
+            session,
+            form,
+            acts.create_schema,
+            lambda data: acts.create(session, principal, data),
+            ctx.gettext(acts.saved),
+        )
+
+    @router.get(f"{base}/{{item_id}}/edit", response_class=HTMLResponse)
+    def edit_item(item_id: uuid.UUID, ctx: ProviderWeb, session: DbSession) -> HTMLResponse:
+        item = editor.owned(ctx, session, item_id)
+        values = editor.values_of(item)
+        return editor.render(ctx, session, values=values, errors=FormErrors(), item=item)
+
+    @router.post(f"{base}/{{item_id}}/edit", response_model=None)
+    def update_item(
+        item_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
+    ) -> Response:
+        principal = principal_of(ctx)
+        return editor.update(
+            ctx,
+            session,
+            item_id,
+            form,
+            acts.patch_schema,
+            lambda data, version: acts.update(session, principal, item_id, data, version),
+        )
+
+    def change(
+        ctx: WebContext, session: Session, item_id: uuid.UUID, form: FormData, action: Action
+    ) -> Response:
+        principal = principal_of(ctx)
+        refused = editor.change_status(
+            ctx,
+            session,
+            item_id,
+            form,
+            action,
+            lambda act, version: acts.change_status(session, principal, item_id, act, version),
+        )
+        if refused is not None:
+            return refused
+        if action == "publish":
+            ctx.flash("success", ctx.gettext(acts.published))
+            return ctx.redirect(acts.after_publish(item_id))
+        ctx.flash("info", ctx.gettext(acts.archived))
+        return ctx.redirect(acts.list_url)
+
+    @router.post(f"{base}/{{item_id}}/publish", response_model=None)
+    def publish_item(
+        item_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
+    ) -> Response:
+        return change(ctx, session, item_id, form, "publish")
+
+    @router.post(f"{base}/{{item_id}}/archive", response_model=None)
+    def archive_item(
+        item_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
+    ) -> Response:
+        return change(ctx, session, item_id, form, "archive")
+
+    @router.post(f"{base}/{{item_id}}/delete", response_model=None)
+    def delete_item(
+        item_id: uuid.UUID, ctx: ProviderWeb, _form: CheckedForm, session: DbSession
+    ) -> Response:
+        principal = principal_of(ctx)
+        return editor.delete(
+            ctx,
+            session,
+            item_id,
+            lambda: acts.delete(session, principal, item_id),
+            message=ctx.gettext(acts.deleted),
+            done_url=acts.list_url,
+        )

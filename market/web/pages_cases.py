@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -16,14 +16,21 @@ from catalog.cases import service as cases
 from catalog.cases.models import Case
 from catalog.cases.schemas import CaseIn, CaseOut, CasePatch
 from catalog.providers import service as providers
-from catalog.publishing import Action
 from catalog.solutions import service as solutions
 from core.deps import DbSession
 from core.pagination import PageParams
 from market.web import forms
-from market.web.editing import DraftEditor, FormReading, filled_rows, with_spare_rows
+from market.web.editing import (
+    DraftActions,
+    DraftEditor,
+    FormReading,
+    add_draft_routes,
+    filled_rows,
+    with_spare_rows,
+)
 from market.web.forms import GENERAL, FormErrors
-from market.web.security import CheckedForm, ProviderWeb, WebContext
+from market.web.i18n import N_
+from market.web.security import ProviderWeb, WebContext
 from market.web.templating import number
 
 router = APIRouter(include_in_schema=False)
@@ -174,100 +181,30 @@ EDITOR = DraftEditor[Case](
 )
 
 
-@router.get("/provider/cases/new", response_class=HTMLResponse)
-def new_case(ctx: ProviderWeb, session: DbSession) -> HTMLResponse:
-    return _render_editor(ctx, session, values=_case_values(None), errors=FormErrors(), item=None)
-
-
-@router.post("/provider/cases/new", response_model=None)
-def create_case(ctx: ProviderWeb, form: CheckedForm, session: DbSession) -> Response:
-    principal = ctx.principal
-    assert principal is not None
-    return EDITOR.create(
-        ctx,
-        session,
-        form,
-        CaseIn,
-        lambda data: cases.create_case(session, principal=principal, data=data),
-        ctx.gettext("Case saved as a draft. Publish it when it is complete."),
-    )
-
-
-@router.get("/provider/cases/{case_id}/edit", response_class=HTMLResponse)
-def edit_case(case_id: uuid.UUID, ctx: ProviderWeb, session: DbSession) -> HTMLResponse:
-    case = _owned_case(ctx, session, case_id)
-    return _render_editor(
-        ctx, session, values=EDITOR.values_of(case), errors=FormErrors(), item=case
-    )
-
-
-@router.post("/provider/cases/{case_id}/edit", response_model=None)
-def update_case(
-    case_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
-) -> Response:
-    principal = ctx.principal
-    assert principal is not None
-    return EDITOR.update(
-        ctx,
-        session,
-        case_id,
-        form,
-        CasePatch,
-        lambda data, version: cases.update_case(
-            session, principal=principal, case_id=case_id, data=data, if_match=version
+add_draft_routes(
+    router,
+    EDITOR,
+    DraftActions[Case](
+        create_schema=CaseIn,
+        patch_schema=CasePatch,
+        create=lambda session, principal, data: cases.create_case(
+            session, principal=principal, data=data
         ),
-    )
-
-
-def _change_status(
-    ctx: WebContext, session: Session, case_id: uuid.UUID, form: FormData, action: Action
-) -> Response:
-    principal = ctx.principal
-    assert principal is not None
-    refused = EDITOR.change_status(
-        ctx,
-        session,
-        case_id,
-        form,
-        action,
-        lambda act, version: cases.change_status(
-            session, principal=principal, item_id=case_id, action=act, if_match=version
+        update=lambda session, principal, item_id, data, version: cases.update_case(
+            session, principal=principal, case_id=item_id, data=data, if_match=version
         ),
-    )
-    if refused is not None:
-        return refused
-    if action == "publish":
-        ctx.flash("success", ctx.gettext("Case published. It now shows on your public pages."))
-    else:
-        ctx.flash("info", ctx.gettext("Case archived. It no longer shows on your public pages."))
-    return ctx.redirect("/provider/cases")
-
-
-@router.post("/provider/cases/{case_id}/publish", response_model=None)
-def publish_case(
-    case_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
-) -> Response:
-    return _change_status(ctx, session, case_id, form, "publish")
-
-
-@router.post("/provider/cases/{case_id}/archive", response_model=None)
-def archive_case(
-    case_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
-) -> Response:
-    return _change_status(ctx, session, case_id, form, "archive")
-
-
-@router.post("/provider/cases/{case_id}/delete", response_model=None)
-def delete_case(
-    case_id: uuid.UUID, ctx: ProviderWeb, _form: CheckedForm, session: DbSession
-) -> Response:
-    principal = ctx.principal
-    assert principal is not None
-    return EDITOR.delete(
-        ctx,
-        session,
-        case_id,
-        lambda: cases.delete_case(session, principal=principal, case_id=case_id),
-        message=ctx.gettext("Draft case deleted."),
-        done_url="/provider/cases",
-    )
+        change_status=lambda session, principal, item_id, action, version: cases.change_status(
+            session, principal=principal, item_id=item_id, action=action, if_match=version
+        ),
+        delete=lambda session, principal, item_id: cases.delete_case(
+            session, principal=principal, case_id=item_id
+        ),
+        blank_values=lambda: _case_values(None),
+        saved=N_("Case saved as a draft. Publish it when it is complete."),
+        published=N_("Case published. It now shows on your public pages."),
+        archived=N_("Case archived. It no longer shows on your public pages."),
+        deleted=N_("Draft case deleted."),
+        after_publish=lambda _item_id: "/provider/cases",
+        list_url="/provider/cases",
+    ),
+)

@@ -10,21 +10,27 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from catalog.access import ensure_owner
 from catalog.providers import service as providers
-from catalog.publishing import Action
 from catalog.solutions import service as solutions
 from catalog.solutions.models import Solution
 from catalog.solutions.schemas import SolutionIn, SolutionOut, SolutionPatch
-from core.deps import DbSession
 from market.web import forms
-from market.web.editing import DraftEditor, FormReading, filled_rows, with_spare_rows
+from market.web.editing import (
+    DraftActions,
+    DraftEditor,
+    FormReading,
+    add_draft_routes,
+    filled_rows,
+    with_spare_rows,
+)
 from market.web.forms import GENERAL, FieldProblem, FormErrors
-from market.web.security import CheckedForm, ProviderWeb, WebContext
+from market.web.i18n import N_
+from market.web.security import WebContext
 from market.web.templating import yuan_input
 
 router = APIRouter(include_in_schema=False)
@@ -172,102 +178,30 @@ EDITOR = DraftEditor[Solution](
 )
 
 
-@router.get("/provider/solutions/new", response_class=HTMLResponse)
-def new_solution(ctx: ProviderWeb, session: DbSession) -> HTMLResponse:
-    return _render_editor(
-        ctx, session, values=_solution_values(None), errors=FormErrors(), item=None
-    )
-
-
-@router.post("/provider/solutions/new", response_model=None)
-def create_solution(ctx: ProviderWeb, form: CheckedForm, session: DbSession) -> Response:
-    principal = ctx.principal
-    assert principal is not None
-    return EDITOR.create(
-        ctx,
-        session,
-        form,
-        SolutionIn,
-        lambda data: solutions.create_solution(session, principal=principal, data=data),
-        ctx.gettext("Draft saved. Publish it when it is complete; until then only you see it."),
-    )
-
-
-@router.get("/provider/solutions/{solution_id}/edit", response_class=HTMLResponse)
-def edit_solution(solution_id: uuid.UUID, ctx: ProviderWeb, session: DbSession) -> HTMLResponse:
-    solution = _owned_solution(ctx, session, solution_id)
-    return _render_editor(
-        ctx, session, values=EDITOR.values_of(solution), errors=FormErrors(), item=solution
-    )
-
-
-@router.post("/provider/solutions/{solution_id}/edit", response_model=None)
-def update_solution(
-    solution_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
-) -> Response:
-    principal = ctx.principal
-    assert principal is not None
-    return EDITOR.update(
-        ctx,
-        session,
-        solution_id,
-        form,
-        SolutionPatch,
-        lambda data, version: solutions.update_solution(
-            session, principal=principal, solution_id=solution_id, data=data, if_match=version
+add_draft_routes(
+    router,
+    EDITOR,
+    DraftActions[Solution](
+        create_schema=SolutionIn,
+        patch_schema=SolutionPatch,
+        create=lambda session, principal, data: solutions.create_solution(
+            session, principal=principal, data=data
         ),
-    )
-
-
-def _change_solution_status(
-    ctx: WebContext, session: Session, solution_id: uuid.UUID, form: FormData, action: Action
-) -> Response:
-    principal = ctx.principal
-    assert principal is not None
-    refused = EDITOR.change_status(
-        ctx,
-        session,
-        solution_id,
-        form,
-        action,
-        lambda act, version: solutions.change_status(
-            session, principal=principal, item_id=solution_id, action=act, if_match=version
+        update=lambda session, principal, item_id, data, version: solutions.update_solution(
+            session, principal=principal, solution_id=item_id, data=data, if_match=version
         ),
-    )
-    if refused is not None:
-        return refused
-    if action == "publish":
-        ctx.flash("success", ctx.gettext("Published. This is the page buyers now see."))
-        return ctx.redirect(f"/solutions/{solution_id}")
-    ctx.flash("info", ctx.gettext("Archived. Buyers no longer see it; you can publish it again."))
-    return ctx.redirect("/provider")
-
-
-@router.post("/provider/solutions/{solution_id}/publish", response_model=None)
-def publish_solution(
-    solution_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
-) -> Response:
-    return _change_solution_status(ctx, session, solution_id, form, "publish")
-
-
-@router.post("/provider/solutions/{solution_id}/archive", response_model=None)
-def archive_solution(
-    solution_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
-) -> Response:
-    return _change_solution_status(ctx, session, solution_id, form, "archive")
-
-
-@router.post("/provider/solutions/{solution_id}/delete", response_model=None)
-def delete_solution(
-    solution_id: uuid.UUID, ctx: ProviderWeb, _form: CheckedForm, session: DbSession
-) -> Response:
-    principal = ctx.principal
-    assert principal is not None
-    return EDITOR.delete(
-        ctx,
-        session,
-        solution_id,
-        lambda: solutions.delete_solution(session, principal=principal, solution_id=solution_id),
-        message=ctx.gettext("Draft deleted."),
-        done_url="/provider",
-    )
+        change_status=lambda session, principal, item_id, action, version: solutions.change_status(
+            session, principal=principal, item_id=item_id, action=action, if_match=version
+        ),
+        delete=lambda session, principal, item_id: solutions.delete_solution(
+            session, principal=principal, solution_id=item_id
+        ),
+        blank_values=lambda: _solution_values(None),
+        saved=N_("Draft saved. Publish it when it is complete; until then only you see it."),
+        published=N_("Published. This is the page buyers now see."),
+        archived=N_("Archived. Buyers no longer see it; you can publish it again."),
+        deleted=N_("Draft deleted."),
+        after_publish=lambda item_id: f"/solutions/{item_id}",
+        list_url="/provider",
+    ),
+)
