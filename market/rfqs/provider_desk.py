@@ -103,16 +103,20 @@ def invitations(
 
 
 def _latest_quotes(session: Session, invitation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Quote]:
-    latest: dict[uuid.UUID, Quote] = {}
-    if invitation_ids:
-        rows = session.scalars(
-            select(Quote)
-            .where(Quote.invitation_id.in_(invitation_ids))
-            .order_by(Quote.invitation_id, Quote.revision.desc())
+    """Each invitation's newest revision, in one query."""
+    newest = (
+        select(Quote.invitation_id, func.max(Quote.revision).label("revision"))
+        .where(Quote.invitation_id.in_(invitation_ids))
+        .group_by(Quote.invitation_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(Quote).join(
+            newest,
+            (Quote.invitation_id == newest.c.invitation_id) & (Quote.revision == newest.c.revision),
         )
-        for quote in rows:
-            latest.setdefault(quote.invitation_id, quote)
-    return latest
+    )
+    return {quote.invitation_id: quote for quote in rows}
 
 
 def active_engagements(session: Session, *, provider_id: uuid.UUID) -> list[Engagement]:

@@ -4,14 +4,19 @@ of the RFQ and pool services said in the page's language, and schema paths mappe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from core.errors import AppError
 from market.web import forms
 from market.web.forms import GENERAL, FieldProblem, FormErrors, KeyMapper
 from market.web.i18n import N_
 from market.web.security import WebContext
+
+Model = TypeVar("Model", bound=BaseModel)
 
 # Service errors of quotes and pools by their stable code; others fall back to forms'.
 MESSAGES: dict[str, str] = {
@@ -78,4 +83,25 @@ def whole(ctx: WebContext, raw: str, key: str, problems: FormErrors) -> int | No
     if cleaned.isdigit():
         return int(cleaned)
     problems.add(key, ctx.gettext("Enter a whole number."))
+    return None
+
+
+def attempt(
+    ctx: WebContext,
+    session: Session,
+    data: Model | None,
+    act: Callable[[Model], Any],
+    errors: FormErrors,
+    key_of: KeyMapper = forms.plain_key,
+) -> int | None:
+    """Hand checked form data to a service step: None when it was done, otherwise the status
+    to answer with, and ``errors`` says why (``data`` None: the form's own problems, 422)."""
+    if data is None:
+        return 422
+    try:
+        act(data)
+    except AppError as exc:
+        session.rollback()
+        errors.merge(service_errors(ctx, exc, key_of))
+        return exc.status_code
     return None

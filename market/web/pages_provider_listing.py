@@ -17,11 +17,10 @@ from catalog.pools import service as pools
 from catalog.pools.models import CHANGE_KINDS, EVIDENCE_KINDS, PoolSanction
 from catalog.pools.schemas import AppealIn, ChangeIn, RectificationReportIn
 from core.deps import DbSession
-from core.errors import AppError
 from market.web import forms
 from market.web.editing import validated
 from market.web.forms import FormErrors
-from market.web.market_forms import service_errors
+from market.web.market_forms import attempt
 from market.web.pages_provider_pools import (
     evidence_ids_from,
     own_documents,
@@ -53,15 +52,17 @@ def report_rectification(
         "report": values["report"],
         "evidence_ids": evidence_ids_from(ctx, session, form, errors),
     }
-    data = validated(ctx, RectificationReportIn, payload, errors, _evidence_key)
-    status_code = 422
-    if data is not None:
-        try:
-            sanctions.report(session, principal=principal, sanction_id=sanction_id, data=data)
-        except AppError as exc:
-            session.rollback()
-            errors, status_code = service_errors(ctx, exc, _evidence_key), exc.status_code
-    if errors:
+    status_code = attempt(
+        ctx,
+        session,
+        validated(ctx, RectificationReportIn, payload, errors, _evidence_key),
+        lambda data: sanctions.report(
+            session, principal=principal, sanction_id=sanction_id, data=data
+        ),
+        errors,
+        _evidence_key,
+    )
+    if status_code is not None:
         return render_application(
             ctx,
             session,
@@ -90,17 +91,17 @@ def file_appeal(
         "text": values["text"],
         "evidence_ids": evidence_ids_from(ctx, session, form, errors),
     }
-    data = validated(ctx, AppealIn, payload, errors, _appeal_key)
-    status_code = 422
-    if data is not None:
-        try:
-            sanctions.file_appeal(
-                session, principal=principal, application_id=application_id, data=data
-            )
-        except AppError as exc:
-            session.rollback()
-            errors, status_code = service_errors(ctx, exc, _appeal_key), exc.status_code
-    if errors:
+    status_code = attempt(
+        ctx,
+        session,
+        validated(ctx, AppealIn, payload, errors, _appeal_key),
+        lambda data: sanctions.file_appeal(
+            session, principal=principal, application_id=application_id, data=data
+        ),
+        errors,
+        _appeal_key,
+    )
+    if status_code is not None:
         return render_application(
             ctx,
             session,
@@ -161,15 +162,15 @@ def report_change(ctx: ProviderWeb, form: CheckedForm, session: DbSession) -> Re
         "note": forms.text(form, "note"),
     }
     values["evidence_ids"] = evidence_ids_from(ctx, session, form, errors)
-    data = validated(ctx, ChangeIn, values, errors, _evidence_key)
-    status_code = 422
-    if data is not None:
-        try:
-            changes.report_change(session, principal=principal_of(ctx), data=data)
-        except AppError as exc:
-            session.rollback()
-            errors, status_code = service_errors(ctx, exc, _evidence_key), exc.status_code
-    if errors:
+    status_code = attempt(
+        ctx,
+        session,
+        validated(ctx, ChangeIn, values, errors, _evidence_key),
+        lambda data: changes.report_change(session, principal=principal_of(ctx), data=data),
+        errors,
+        _evidence_key,
+    )
+    if status_code is not None:
         return _render_changes(ctx, session, values=values, errors=errors, status_code=status_code)
     ctx.flash(
         "success",

@@ -27,7 +27,7 @@ from core.pagination import PageParams
 from market.web import forms
 from market.web.editing import validated
 from market.web.forms import FormErrors
-from market.web.market_forms import message_for, service_errors
+from market.web.market_forms import attempt, message_for, service_errors
 from market.web.security import CheckedForm, ProviderWeb, WebContext
 from market.web.uploads import KIND_FIELD, chosen_documents, store_chosen_file
 
@@ -145,17 +145,24 @@ def apply(pool_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSe
         "note": values["note"],
         "evidence_ids": evidence_ids_from(ctx, session, form, errors),
     }
-    data = validated(ctx, ApplicationIn, payload, errors, _application_key)
-    if data is None:
-        values["evidence_ids"] = payload["evidence_ids"]
-        return _render_apply(ctx, session, pool_id, values=values, errors=errors, status_code=422)
-    try:
-        loaded = lifecycle.submit(session, principal=principal_of(ctx), pool_id=pool_id, data=data)
-    except AppError as exc:
-        session.rollback()
-        errors = service_errors(ctx, exc, _application_key)
+    # A file stored before another problem stays ticked, so it is not asked for again.
+    values["evidence_ids"] = payload["evidence_ids"]
+    submitted: list[uuid.UUID] = []
+    status_code = attempt(
+        ctx,
+        session,
+        validated(ctx, ApplicationIn, payload, errors, _application_key),
+        lambda data: submitted.append(
+            lifecycle.submit(
+                session, principal=principal_of(ctx), pool_id=pool_id, data=data
+            ).app.id
+        ),
+        errors,
+        _application_key,
+    )
+    if status_code is not None:
         return _render_apply(
-            ctx, session, pool_id, values=values, errors=errors, status_code=exc.status_code
+            ctx, session, pool_id, values=values, errors=errors, status_code=status_code
         )
     ctx.flash(
         "success",
@@ -163,7 +170,7 @@ def apply(pool_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSe
             "Application sent. The pool's curators check it first; you are told of each step."
         ),
     )
-    return ctx.redirect(f"/provider/pools/applications/{loaded.app.id}")
+    return ctx.redirect(f"/provider/pools/applications/{submitted[0]}")
 
 
 def _application_key(parts: list[str], _error: Any) -> str:
@@ -241,8 +248,17 @@ def resubmit(
         "note": forms.text(form, "note"),
     }
     payload = {**values, "evidence_ids": evidence_ids_from(ctx, session, form, errors)}
-    data = validated(ctx, ResubmitIn, payload, errors, _application_key)
-    if data is None:
+    status_code = attempt(
+        ctx,
+        session,
+        validated(ctx, ResubmitIn, payload, errors, _application_key),
+        lambda data: lifecycle.resubmit(
+            session, principal=principal, application_id=application_id, data=data
+        ),
+        errors,
+        _application_key,
+    )
+    if status_code is not None:
         return render_application(
             ctx,
             session,
@@ -250,20 +266,7 @@ def resubmit(
             values=values,
             errors=errors,
             form_name="resubmit",
-            status_code=422,
-        )
-    try:
-        lifecycle.resubmit(session, principal=principal, application_id=application_id, data=data)
-    except AppError as exc:
-        session.rollback()
-        return render_application(
-            ctx,
-            session,
-            application_id,
-            values=values,
-            errors=service_errors(ctx, exc, _application_key),
-            form_name="resubmit",
-            status_code=exc.status_code,
+            status_code=status_code,
         )
     ctx.flash("success", ctx.gettext("Application sent again. The curators are told."))
     return ctx.redirect(f"/provider/pools/applications/{application_id}")

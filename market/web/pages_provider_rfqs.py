@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -24,13 +25,13 @@ from core.errors import AppError
 from core.pagination import PageParams
 from market.rfqs import provider_desk
 from market.rfqs import service as rfqs
-from market.rfqs.models import INVITATION
+from market.rfqs.models import INVITATION, Quote
 from market.rfqs.schemas import CostBreakdownIn, MessageIn, QuoteIn, QuoteOut, ReasonIn
 from market.web import forms
 from market.web.editing import filled_rows, validated, with_spare_rows
 from market.web.forms import FormErrors
-from market.web.market_forms import fen_key, message_for, money, service_errors, whole
-from market.web.security import CheckedForm, ProviderWeb, WebContext
+from market.web.market_forms import Model, attempt, fen_key, message_for, money, whole
+from market.web.security import CheckedForm, FlashKind, ProviderWeb, WebContext
 from market.web.templating import today_local, yuan_input
 
 router = APIRouter(include_in_schema=False)
@@ -127,54 +128,67 @@ def invitation_detail(
     return _render_detail(ctx, session, invitation_id)
 
 
-@router.post("/provider/rfqs/{invitation_id}/messages", response_model=None)
-def post_message(
-    invitation_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
+def _answer(
+    ctx: WebContext,
+    session: Session,
+    invitation_id: uuid.UUID,
+    values: dict[str, str],
+    schema: type[Model],
+    act: Callable[[Model], Any],
+    done: tuple[FlashKind, str],
 ) -> Response:
-    values = {"body": forms.text(form, "body")}
+    """A short form on the invitation page (a message, a decline): problems with the form are
+    shown on the page; a refusal of the step (the RFQ closed meanwhile) is flashed."""
     errors = FormErrors()
-    data = validated(ctx, MessageIn, values, errors)
+    data = validated(ctx, schema, values, errors)
     if data is None:
         return _render_detail(
             ctx, session, invitation_id, errors=errors, values=values, status_code=422
         )
     try:
-        rfqs.post_message(
-            session, principal=_principal(ctx), invitation_id=invitation_id, body=data.body
-        )
+        act(data)
     except AppError as exc:
         if exc.status_code == 404:
             raise
         session.rollback()
         ctx.flash("error", message_for(ctx, exc))
     else:
-        ctx.flash("success", ctx.gettext("Message sent. The SME is told."))
-    return ctx.redirect(f"/provider/rfqs/{invitation_id}#qa")
+        ctx.flash(*done)
+    return ctx.redirect(f"/provider/rfqs/{invitation_id}")
+
+
+@router.post("/provider/rfqs/{invitation_id}/messages", response_model=None)
+def post_message(
+    invitation_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
+) -> Response:
+    return _answer(
+        ctx,
+        session,
+        invitation_id,
+        {"body": forms.text(form, "body")},
+        MessageIn,
+        lambda data: rfqs.post_message(
+            session, principal=_principal(ctx), invitation_id=invitation_id, body=data.body
+        ),
+        ("success", ctx.gettext("Message sent. The SME is told.")),
+    )
 
 
 @router.post("/provider/rfqs/{invitation_id}/decline", response_model=None)
 def decline(
     invitation_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
 ) -> Response:
-    values = {"reason": forms.text(form, "reason")}
-    errors = FormErrors()
-    data = validated(ctx, ReasonIn, values, errors)
-    if data is None:
-        return _render_detail(
-            ctx, session, invitation_id, errors=errors, values=values, status_code=422
-        )
-    try:
-        rfqs.decline(
+    return _answer(
+        ctx,
+        session,
+        invitation_id,
+        {"reason": forms.text(form, "reason")},
+        ReasonIn,
+        lambda data: rfqs.decline(
             session, principal=_principal(ctx), invitation_id=invitation_id, reason=data.reason
-        )
-    except AppError as exc:
-        if exc.status_code == 404:
-            raise
-        session.rollback()
-        ctx.flash("error", message_for(ctx, exc))
-    else:
-        ctx.flash("info", ctx.gettext("Declined. The SME sees your reason."))
-    return ctx.redirect(f"/provider/rfqs/{invitation_id}")
+        ),
+        ("info", ctx.gettext("Declined. The SME sees your reason.")),
+    )
 
 
 @router.post("/provider/rfqs/{invitation_id}/cost-breakdown", response_model=None)
@@ -192,18 +206,21 @@ def explain_cost(
             {"item": row["item"], "cost_fen": money(ctx, row["cost"], f"costs.{i}.cost", errors)}
         )
     payload = {"items": items, "note": values["cost_note"]}
-    data = validated(ctx, CostBreakdownIn, payload, errors, _cost_key)
-    if data is None or not revisions:
+    if not revisions:
+        errors.add(forms.GENERAL, ctx.gettext("Send a quote first."))
+    status_code = attempt(
+        ctx,
+        session,
+        validated(ctx, CostBreakdownIn, payload, errors, _cost_key),
+        lambda data: rfqs.explain_cost(
+            session, principal=principal, quote_id=revisions[0].id, data=data
+        ),
+        errors,
+        _cost_key,
+    )
+    if status_code is not None:
         return _render_detail(
-            ctx, session, invitation_id, errors=errors, values=values, status_code=422
-        )
-    try:
-        rfqs.explain_cost(session, principal=principal, quote_id=revisions[0].id, data=data)
-    except AppError as exc:
-        session.rollback()
-        errors = service_errors(ctx, exc, _cost_key)
-        return _render_detail(
-            ctx, session, invitation_id, errors=errors, values=values, status_code=exc.status_code
+            ctx, session, invitation_id, errors=errors, values=values, status_code=status_code
         )
     ctx.flash("success", ctx.gettext("Cost breakdown sent with your quote."))
     return ctx.redirect(f"/provider/rfqs/{invitation_id}")
@@ -428,21 +445,26 @@ def submit_quote(
     # Outsiders are told the invitation does not exist before their form is even read.
     rfqs.get_invitation(session, principal=principal, invitation_id=invitation_id)
     values, payload, errors = _quote_from_form(ctx, form)
-    data = validated(ctx, QuoteIn, payload, errors, _quote_key)
-    if data is None:
+    sent: list[Quote] = []
+
+    def submit(data: QuoteIn) -> None:
+        sent.append(
+            rfqs.submit_quote(session, principal=principal, invitation_id=invitation_id, data=data)
+        )
+
+    status_code = attempt(
+        ctx,
+        session,
+        validated(ctx, QuoteIn, payload, errors, _quote_key),
+        submit,
+        errors,
+        _quote_key,
+    )
+    if status_code is not None:
         return _render_quote(
-            ctx, session, invitation_id, values=values, errors=errors, status_code=422
+            ctx, session, invitation_id, values=values, errors=errors, status_code=status_code
         )
-    try:
-        quote = rfqs.submit_quote(
-            session, principal=principal, invitation_id=invitation_id, data=data
-        )
-    except AppError as exc:
-        session.rollback()
-        errors = service_errors(ctx, exc, _quote_key)
-        return _render_quote(
-            ctx, session, invitation_id, values=values, errors=errors, status_code=exc.status_code
-        )
+    quote = sent[0]
     if quote.abnormally_low:
         ctx.flash(
             "info",
