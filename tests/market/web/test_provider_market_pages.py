@@ -339,3 +339,15 @@ def test_only_the_invited_provider_opens_its_invitation(
     browser.login(sme.email)
     assert browser.get(pages[0]).status_code == 403
     assert browser.get("/provider/rfqs").status_code == 403
+
+
+def test_the_market_pages_speak_english_when_asked(
+    api: Api, market: Market, browser: Browser
+) -> None:
+    provider, invitation_id = _invited(market)
+    browser.login(provider.email)
+    browser.client.get("/lang/en?next=/provider", follow_redirects=False)
+    assert "Invitations to quote" in _text(browser.get("/provider"))
+    assert "What the SME needs" in _text(browser.get(f"/provider/rfqs/{invitation_id}"))
+    assert "Delivery plan" in _text(browser.get(f"/provider/rfqs/{invitation_id}/quote"))
+    assert "Pools open for applications" in _text(browser.get("/provider/pools"))

@@ -261,3 +261,15 @@ def test_unknown_pools_and_applications_are_not_found(flow: Flow, browser: Brows
     missing = uuid.uuid4()
     assert browser.get(f"/provider/pools/{missing}/apply").status_code == 404
     assert browser.get(f"/provider/pools/applications/{missing}").status_code == 404
+
+
+def test_an_undecided_application_can_be_withdrawn(flow: Flow, browser: Browser) -> None:
+    application_id = applied(flow, browser)
+    page = f"/provider/pools/applications/{application_id}"
+    browser.get(page)
+    response = send(browser, f"{page}/withdraw", {"reason": "改为明年申报"})
+    assert response.status_code == 303
+    assert flow.read().json()["state"] == "withdrawn"
+    text = _text(browser.get(page))
+    assert re.search(r"已撤回\s+[\d-]+ [\d:]+\s+已撤回\s+改为明年申报", text)
+    assert "撤回申报" not in text
