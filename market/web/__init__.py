@@ -38,6 +38,10 @@ def install_web(app: FastAPI) -> None:
     from market.web.pages_curator_scoring import router as curator_scoring_router
     from market.web.pages_pools import router as pools_router
     from market.web.pages_provider import router as provider_router
+    from market.web.pages_provider_listing import router as provider_listing_router
+    from market.web.pages_provider_pools import router as provider_pools_router
+    from market.web.pages_provider_rfqs import router as provider_rfqs_router
+    from market.web.pages_provider_solutions import router as provider_solutions_router
     from market.web.pages_public import router as public_router
     from market.web.pages_reviews import router as reviews_router
 
@@ -48,6 +52,10 @@ def install_web(app: FastAPI) -> None:
         public_router,
         auth_router,
         provider_router,
+        provider_solutions_router,
+        provider_rfqs_router,
+        provider_pools_router,
+        provider_listing_router,
         cases_router,
         pools_router,
         curator_router,

@@ -7,8 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -17,22 +16,27 @@ from catalog.cases import service as cases
 from catalog.cases.models import Case
 from catalog.cases.schemas import CaseIn, CaseOut, CasePatch
 from catalog.providers import service as providers
-from catalog.publishing import Action
 from catalog.solutions import service as solutions
 from core.deps import DbSession
-from core.errors import AppError
 from core.pagination import PageParams
 from market.web import forms
+from market.web.editing import (
+    DraftActions,
+    DraftEditor,
+    FormReading,
+    add_draft_routes,
+    filled_rows,
+    with_spare_rows,
+)
 from market.web.forms import GENERAL, FormErrors
-from market.web.pages_provider import form_version
-from market.web.security import CheckedForm, ProviderWeb, WebContext
+from market.web.i18n import N_
+from market.web.security import ProviderWeb, WebContext
 from market.web.templating import number
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 10
 MAX_OUTCOME_ROWS = 20  # the schema's limit
-SPARE_ROWS = 2
 OUTCOME_FIELDS = ("kpi", "before", "after", "unit")
 CASE_TEXT = (
     "title",
@@ -94,18 +98,12 @@ def _case_values(out: CaseOut | None) -> dict[str, Any]:
     }
 
 
-def _case_from_form(
-    ctx: WebContext, form: FormData
-) -> tuple[dict[str, Any], dict[str, Any], FormErrors]:
+def _case_from_form(ctx: WebContext, form: FormData) -> FormReading:
     problems = FormErrors()
     values: dict[str, Any] = {name: forms.text(form, name) for name in CASE_TEXT}
     values["solution_ids"] = forms.choices(form, "solution_ids")
     values["version"] = forms.text(form, "version")
-    rows = []
-    for i in range(MAX_OUTCOME_ROWS + SPARE_ROWS):
-        row = {f: forms.text(form, f"outcomes.{i}.{f}") for f in OUTCOME_FIELDS}
-        if any(row.values()):
-            rows.append(row)
+    rows = filled_rows(form, "outcomes", OUTCOME_FIELDS, MAX_OUTCOME_ROWS)
     values["outcomes"] = rows
     payload: dict[str, Any] = {
         name: values[name] or None
@@ -148,21 +146,18 @@ def _render_editor(
     *,
     values: dict[str, Any],
     errors: FormErrors,
-    case: Case | None,
+    item: Case | None,
     status_code: int = 200,
     conflict: bool = False,
 ) -> HTMLResponse:
-    rows = list(values["outcomes"])
-    spare = max(0, min(SPARE_ROWS, MAX_OUTCOME_ROWS - len(rows)))
-    rows += [dict.fromkeys(OUTCOME_FIELDS, "") for _ in range(spare)]
     return ctx.render(
         "provider/case_form.html",
         status_code=status_code,
         values=values,
-        outcome_rows=rows,
+        outcome_rows=with_spare_rows(values["outcomes"], OUTCOME_FIELDS, MAX_OUTCOME_ROWS),
         errors=errors,
-        case=cases.to_out(case) if case is not None else None,
-        missing=cases.missing_for_publication(case) if case is not None else [],
+        case=cases.to_out(item) if item is not None else None,
+        missing=cases.missing_for_publication(item) if item is not None else [],
         solution_options=_own_solution_options(ctx, session),
         conflict=conflict,
     )
@@ -176,140 +171,40 @@ def _owned_case(ctx: WebContext, session: Session, case_id: uuid.UUID) -> Case:
     return case
 
 
-@router.get("/provider/cases/new", response_class=HTMLResponse)
-def new_case(ctx: ProviderWeb, session: DbSession) -> HTMLResponse:
-    return _render_editor(ctx, session, values=_case_values(None), errors=FormErrors(), case=None)
+EDITOR = DraftEditor[Case](
+    base="/provider/cases",
+    key_of=_case_key,
+    read_form=_case_from_form,
+    render=_render_editor,
+    owned=_owned_case,
+    values_of=lambda case: _case_values(cases.to_out(case)),
+)
 
 
-@router.post("/provider/cases/new", response_model=None)
-def create_case(ctx: ProviderWeb, form: CheckedForm, session: DbSession) -> Response:
-    assert ctx.principal is not None
-    values, payload, errors = _case_from_form(ctx, form)
-    try:
-        data = CaseIn.model_validate(payload)
-    except ValidationError as exc:
-        errors.merge(forms.from_validation(ctx, exc, _case_key))
-    if errors:
-        return _render_editor(
-            ctx, session, values=values, errors=errors, case=None, status_code=422
-        )
-    try:
-        created = cases.create_case(session, principal=ctx.principal, data=data)
-    except AppError as exc:
-        session.rollback()
-        errors = forms.from_app_error(ctx, exc, _case_key)
-        return _render_editor(
-            ctx, session, values=values, errors=errors, case=None, status_code=exc.status_code
-        )
-    ctx.flash("success", ctx.gettext("Case saved as a draft. Publish it when it is complete."))
-    return ctx.redirect(f"/provider/cases/{created.id}/edit")
-
-
-@router.get("/provider/cases/{case_id}/edit", response_class=HTMLResponse)
-def edit_case(case_id: uuid.UUID, ctx: ProviderWeb, session: DbSession) -> HTMLResponse:
-    case = _owned_case(ctx, session, case_id)
-    return _render_editor(
-        ctx, session, values=_case_values(cases.to_out(case)), errors=FormErrors(), case=case
-    )
-
-
-@router.post("/provider/cases/{case_id}/edit", response_model=None)
-def update_case(
-    case_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
-) -> Response:
-    assert ctx.principal is not None
-    current = _owned_case(ctx, session, case_id)
-    values, payload, errors = _case_from_form(ctx, form)
-    try:
-        data = CasePatch.model_validate(payload)
-    except ValidationError as exc:
-        errors.merge(forms.from_validation(ctx, exc, _case_key))
-    if errors:
-        return _render_editor(
-            ctx, session, values=values, errors=errors, case=current, status_code=422
-        )
-    try:
-        cases.update_case(
-            session,
-            principal=ctx.principal,
-            case_id=case_id,
-            data=data,
-            if_match=form_version(form),
-        )
-    except AppError as exc:
-        session.rollback()
-        return _render_editor(
-            ctx,
-            session,
-            values=values,
-            errors=forms.from_app_error(ctx, exc, _case_key),
-            case=_owned_case(ctx, session, case_id),
-            status_code=exc.status_code,
-            conflict=exc.status_code == 412,
-        )
-    ctx.flash("success", ctx.gettext("Changes saved."))
-    return ctx.redirect(f"/provider/cases/{case_id}/edit")
-
-
-def _change_status(
-    ctx: WebContext, session: Session, case_id: uuid.UUID, form: FormData, action: Action
-) -> Response:
-    assert ctx.principal is not None
-    try:
-        cases.change_status(
-            session,
-            principal=ctx.principal,
-            item_id=case_id,
-            action=action,
-            if_match=form_version(form),
-        )
-    except AppError as exc:
-        session.rollback()
-        if exc.code != "incomplete":
-            ctx.flash("error", forms.app_error_message(ctx, exc))
-            return ctx.redirect(f"/provider/cases/{case_id}/edit")
-        case = _owned_case(ctx, session, case_id)
-        return _render_editor(
-            ctx,
-            session,
-            values=_case_values(cases.to_out(case)),
-            errors=forms.from_app_error(ctx, exc, _case_key),
-            case=case,
-            status_code=exc.status_code,
-        )
-    if action == "publish":
-        ctx.flash("success", ctx.gettext("Case published. It now shows on your public pages."))
-    else:
-        ctx.flash("info", ctx.gettext("Case archived. It no longer shows on your public pages."))
-    return ctx.redirect("/provider/cases")
-
-
-@router.post("/provider/cases/{case_id}/publish", response_model=None)
-def publish_case(
-    case_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
-) -> Response:
-    return _change_status(ctx, session, case_id, form, "publish")
-
-
-@router.post("/provider/cases/{case_id}/archive", response_model=None)
-def archive_case(
-    case_id: uuid.UUID, ctx: ProviderWeb, form: CheckedForm, session: DbSession
-) -> Response:
-    return _change_status(ctx, session, case_id, form, "archive")
-
-
-@router.post("/provider/cases/{case_id}/delete", response_model=None)
-def delete_case(
-    case_id: uuid.UUID, ctx: ProviderWeb, _form: CheckedForm, session: DbSession
-) -> Response:
-    assert ctx.principal is not None
-    try:
-        cases.delete_case(session, principal=ctx.principal, case_id=case_id)
-    except AppError as exc:
-        if exc.status_code == 404:
-            raise
-        session.rollback()
-        ctx.flash("error", forms.app_error_message(ctx, exc))
-        return ctx.redirect(f"/provider/cases/{case_id}/edit")
-    ctx.flash("info", ctx.gettext("Draft case deleted."))
-    return ctx.redirect("/provider/cases")
+add_draft_routes(
+    router,
+    EDITOR,
+    DraftActions[Case](
+        create_schema=CaseIn,
+        patch_schema=CasePatch,
+        create=lambda session, principal, data: cases.create_case(
+            session, principal=principal, data=data
+        ),
+        update=lambda session, principal, item_id, data, version: cases.update_case(
+            session, principal=principal, case_id=item_id, data=data, if_match=version
+        ),
+        change_status=lambda session, principal, item_id, action, version: cases.change_status(
+            session, principal=principal, item_id=item_id, action=action, if_match=version
+        ),
+        delete=lambda session, principal, item_id: cases.delete_case(
+            session, principal=principal, case_id=item_id
+        ),
+        blank_values=lambda: _case_values(None),
+        saved=N_("Case saved as a draft. Publish it when it is complete."),
+        published=N_("Case published. It now shows on your public pages."),
+        archived=N_("Case archived. It no longer shows on your public pages."),
+        deleted=N_("Draft case deleted."),
+        after_publish=lambda _item_id: "/provider/cases",
+        list_url="/provider/cases",
+    ),
+)
