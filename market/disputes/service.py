@@ -288,13 +288,12 @@ def to_out(session: Session, dispute: Dispute, viewer: Viewer) -> DisputeOut:
 
 def _summaries(session: Session, rows: Iterable[Dispute]) -> list[DisputeSummaryOut]:
     disputes = list(rows)
-    titles = dict(
-        session.execute(
-            select(Engagement.id, Engagement.title).where(
-                Engagement.id.in_({d.engagement_id for d in disputes})
-            )
-        ).tuples()
+    rows_ = session.execute(
+        select(Engagement.id, Engagement.title).where(
+            Engagement.id.in_({d.engagement_id for d in disputes})
+        )
     )
+    titles: dict[uuid.UUID, str] = {engagement_id: title for engagement_id, title in rows_}
     return [
         DisputeSummaryOut(
             id=d.id,

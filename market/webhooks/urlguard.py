@@ -65,22 +65,26 @@ def why_not_public(address: IPAddress) -> str | None:
     """Why the address may not receive webhooks, or None when it is a public address."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return "an IPv4-mapped IPv6 address"
+    # The most specific name first, so the message says what the address really is.
+    for network, name in _NETWORKS:
+        if address.version == network.version and address in network:
+            return f"a {name} address"
     checks = (
         ("loopback", address.is_loopback),
         ("unspecified", address.is_unspecified),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("private", address.is_private),
         ("reserved", address.is_reserved),
+        (
+            "site-local",
+            isinstance(address, ipaddress.IPv6Address) and address.is_site_local,
+        ),
     )
     for name, hit in checks:
         if hit:
             return f"a {name} address"
-    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
-        return "a site-local address"
-    for network, name in _NETWORKS:
-        if address.version == network.version and address in network:
-            return f"a {name} address"
+    if address.is_private:
+        return "a private address"
     if not address.is_global:
         return "not a public address"
     return None
