@@ -293,7 +293,7 @@ def _summaries(session: Session, rows: Iterable[Dispute]) -> list[DisputeSummary
             Engagement.id.in_({d.engagement_id for d in disputes})
         )
     )
-    titles: dict[uuid.UUID, str] = {engagement_id: title for engagement_id, title in rows_}
+    titles: dict[uuid.UUID, str] = {row.id: row.title for row in rows_}
     return [
         DisputeSummaryOut(
             id=d.id,

@@ -80,7 +80,7 @@ def expect(ok: dict[str, int], refused: dict[str, tuple[int, str]] | None = None
     return expected
 
 
-EVERYONE_INVOLVED = {r: 200 for r in ("sme", "colleague", "provider", "pool_curator", "admin")}
+EVERYONE_INVOLVED = dict.fromkeys(("sme", "colleague", "provider", "pool_curator", "admin"), 200)
 MEDIATORS_REFUSED = {"pool_curator": PARTY_ONLY, "admin": PARTY_ONLY}
 PARTIES_REFUSED = {"sme": MEDIATOR_ONLY, "colleague": MEDIATOR_ONLY, "provider": MEDIATOR_ONLY}
 

@@ -297,7 +297,8 @@ def test_the_address_is_checked_again_at_delivery(market: Market, api: Api) -> N
     assert receiver.requests == []
     [row] = deliveries(api)
     assert (row.status, row.attempts) == ("pending", 1)
-    assert row.last_error.startswith("refused:") and "loopback" in row.last_error
+    assert row.last_error.startswith("refused:")
+    assert "loopback" in row.last_error
 
 
 def test_connection_errors_are_retried(market: Market, api: Api) -> None:
