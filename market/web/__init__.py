@@ -30,6 +30,7 @@ JSON_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/read
 def install_web(app: FastAPI) -> None:
     from market.web.pages_auth import router as auth_router
     from market.web.pages_cases import router as cases_router
+    from market.web.pages_disputes import router as disputes_router
     from market.web.pages_provider import router as provider_router
     from market.web.pages_public import router as public_router
 
@@ -38,6 +39,7 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (public_router, auth_router, provider_router, cases_router):
         app.include_router(router)
+    app.include_router(disputes_router)
     _install_error_pages(app)
 
 
