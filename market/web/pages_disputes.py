@@ -61,14 +61,22 @@ OUTCOME_LABELS = {
     "decided": N_("Decided by the mediator"),
     "closed_without_agreement": N_("Closed without agreement"),
 }
-RESPONSE_LABELS = {"": N_("No answer yet"), "accepted": N_("Accepted the proposal"), "rejected": N_("Rejected the proposal")}
+RESPONSE_LABELS = {
+    "": N_("No answer yet"),
+    "accepted": N_("Accepted the proposal"),
+    "rejected": N_("Rejected the proposal"),
+}
 KIND_LABELS = {
     "proposal": N_("Proposal sent"),
     "accepted": N_("Accepted the proposal"),
     "rejected": N_("Rejected the proposal"),
     "outcome": N_("Outcome recorded"),
 }
-SIDE_LABELS = {"sme": N_("SME party"), "provider": N_("Provider party"), "mediator": N_("Mediating curator")}
+SIDE_LABELS = {
+    "sme": N_("SME party"),
+    "provider": N_("Provider party"),
+    "mediator": N_("Mediating curator"),
+}
 TOPIC_LABELS = {
     "rfq": N_("RFQ events"),
     "invitation": N_("Invitation events"),
