@@ -245,7 +245,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("dispute_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_dispute_messages_dispute_at")
