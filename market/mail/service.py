@@ -20,6 +20,7 @@ from core.outbox import Handler, OutboxEvent
 from core.settings import get_settings
 from market.accounts.models import User
 from market.inbox import service as inbox
+from market.inbox import subscribers as _inbox_wording  # noqa: F401 - registers market wording
 from market.mail.backend import ConsoleBackend, MailBackend, SmtpBackend, backend_for
 from market.mail.models import MailPreference
 
