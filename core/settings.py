@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     upload_dir: str = "./var/uploads"
     max_upload_mb: int = Field(default=10, ge=1)
 
+    # smtp://user:password@host:587?starttls=1&from=noreply@example.com (or smtps://host:465);
+    # unset, notification e-mails are written to the log instead of being sent.
+    smtp_url: str | None = None
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production":

@@ -24,15 +24,20 @@ from core.outbox import Handler, Relay
 from core.settings import Settings, get_settings
 from market.accounts.api import router as accounts_router
 from market.accounts.resolver import resolve_principal
+from market.disputes.api import router as disputes_router
 from market.engagements.api import router as engagements_router
 from market.inbox import subscribers as inbox_subscribers
 from market.inbox.api import router as inbox_router
+from market.mail import service as mail_service
+from market.mail.api import router as mail_router
 from market.needs.api import router as needs_router
 from market.recommendations import index_cache as recommendation_index
 from market.recommendations.api import router as recommendations_router
 from market.reviews.api import router as reviews_router
 from market.rfqs.api import router as rfqs_router
 from market.web import install_web
+from market.webhooks import service as webhooks_service
+from market.webhooks.api import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +82,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         engagements_router,
         reviews_router,
         inbox_router,
+        disputes_router,
+        webhooks_router,
+        mail_router,
     ):
         app.include_router(router)
     # Pages, /static and HTML error pages off the /api paths; the API's routes stay as they are.
@@ -108,6 +116,8 @@ OUTBOX_SUBSCRIBERS: list[tuple[str, Handler]] = [
     *search_sync.SUBSCRIPTIONS,
     *recommendation_index.SUBSCRIPTIONS,
     *inbox_subscribers.SUBSCRIPTIONS,
+    *webhooks_service.SUBSCRIPTIONS,
+    *mail_service.SUBSCRIPTIONS,
 ]
 
 

@@ -9,13 +9,16 @@ import catalog.solutions.models  # noqa: F401
 import core.audit  # noqa: F401
 import core.outbox  # noqa: F401
 import market.accounts.models  # noqa: F401
+import market.disputes.models  # noqa: F401
 import market.engagements.models  # noqa: F401
 import market.idempotency  # noqa: F401
 import market.inbox.models  # noqa: F401
+import market.mail.models  # noqa: F401
 import market.needs.models  # noqa: F401
 import market.recommendations.models  # noqa: F401
 import market.reviews.models  # noqa: F401
 import market.rfqs.models  # noqa: F401
+import market.webhooks.models  # noqa: F401
 import search.sql_schema  # noqa: F401
 from core.database import Base
 from search.sql_schema import is_engine_specific

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -249,6 +249,55 @@ def _check_open(round_: PoolRereview) -> None:
             "a decision",
             details={"state": round_.state, "allowed_actions": []},
         )
+
+
+# --- the provider's disputes, as context for the round -------------------------------------------
+#
+# Disputes live in the market, which this package must not import. Reading the market's table by
+# name would tie the catalog to another package's schema with nothing to catch a rename but a
+# failing query; instead the market registers a function answering in this package's own terms
+# (``DisputeRecord``), so the query stays next to the table it reads and the catalog only knows
+# the shape of the answer. With nothing registered (the catalog on its own) the record is empty.
+
+
+@dataclass(frozen=True)
+class DisputeRecord:
+    opened: int = 0
+    live: int = 0
+    resolved_by_agreement: int = 0
+    withdrawn: int = 0
+    decided: int = 0
+    closed_without_agreement: int = 0
+
+
+class DisputeSource(Protocol):
+    def __call__(self, session: Session, provider_id: uuid.UUID) -> DisputeRecord: ...
+
+
+_dispute_sources: list[DisputeSource] = []
+
+
+def register_dispute_source(source: DisputeSource) -> None:
+    if source not in _dispute_sources:
+        _dispute_sources.append(source)
+
+
+def dispute_record(session: Session, provider_id: uuid.UUID) -> DisputeRecord:
+    totals = DisputeRecord()
+    for source in _dispute_sources:
+        found = source(session, provider_id)
+        totals = DisputeRecord(
+            **{name: getattr(totals, name) + getattr(found, name) for name in vars(totals)}
+        )
+    return totals
+
+
+def round_dispute_record(
+    session: Session, *, principal: Principal, rereview_id: uuid.UUID
+) -> tuple[uuid.UUID, DisputeRecord]:
+    """The disputes of the provider under re-review, for the round's curators."""
+    _round, loaded = _as_round_curator(session, principal, rereview_id)
+    return loaded.provider.id, dispute_record(session, loaded.provider.id)
 
 
 # --- reviewing ---------------------------------------------------------------------------------

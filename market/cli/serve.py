@@ -43,16 +43,24 @@ def register(app: typer.Typer) -> None:
         once: bool = typer.Option(False, help="drain pending events once and exit"),
         interval: float = typer.Option(1.0, help="seconds between polls"),
     ) -> None:
-        """Deliver outbox events (search indexing, notifications) until stopped."""
+        """Deliver outbox events (search indexing, notifications) and webhooks until stopped."""
         settings = get_settings()
-        relay = Relay(db=Database.from_url(settings.database_url))
+        db = Database.from_url(settings.database_url)
+        relay = Relay(db=db)
         from market.app import subscribe_handlers
+        from market.webhooks import service as webhooks
 
         subscribe_handlers(relay)
+        client = webhooks.make_client()
         while True:
             handled = relay.drain()
             if handled:
                 console.print(f"delivered {handled} event(s)")
+            # Webhooks are sent here, outside requests, and retried with back-off when due.
+            with db.transaction() as session:
+                sent = webhooks.deliver_due(session, client=client)
+            if sent:
+                console.print(f"attempted {sent} webhook delivery(ies)")
             if once:
                 return
             time.sleep(interval)

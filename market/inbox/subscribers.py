@@ -6,6 +6,11 @@ from sqlalchemy.orm import Session
 
 from core.outbox import Handler, OutboxEvent
 from market.inbox import service
+from market.notify.wording import MARKET_TEMPLATES
+
+# The market's events (RFQs, quotes, engagements, disputes) are worded next to the pool
+# workflow's, in the one table the inbox renders from.
+service.TEMPLATES.update(MARKET_TEMPLATES)
 
 
 def on_notify(session: Session, event: OutboxEvent) -> None:

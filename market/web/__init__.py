@@ -36,6 +36,7 @@ def install_web(app: FastAPI) -> None:
     from market.web.pages_curator_pools import router as curator_pools_router
     from market.web.pages_curator_sanctions import router as curator_sanctions_router
     from market.web.pages_curator_scoring import router as curator_scoring_router
+    from market.web.pages_disputes import router as disputes_router
     from market.web.pages_pools import router as pools_router
     from market.web.pages_provider import router as provider_router
     from market.web.pages_provider_listing import router as provider_listing_router
@@ -65,6 +66,7 @@ def install_web(app: FastAPI) -> None:
         curator_pools_router,
         audit_router,
         reviews_router,
+        disputes_router,
     )
     for router in routers:
         app.include_router(router)

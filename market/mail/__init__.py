@@ -1,0 +1,1 @@
+"""E-mail notifications for the market events a user opted into."""

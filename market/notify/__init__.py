@@ -1,0 +1,1 @@
+"""How the market's own events (RFQs, quotes, engagements, disputes) are worded to people."""

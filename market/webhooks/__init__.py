@@ -1,0 +1,1 @@
+"""Signed webhooks: organisations receive the market events that concern them over HTTP."""
