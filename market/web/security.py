@@ -34,6 +34,7 @@ from core.settings import Settings
 from market.accounts import service as accounts
 from market.accounts.resolver import SESSION_COOKIE
 from market.accounts.security import csrf_matches, csrf_token_for
+from market.inbox import service as inbox
 from market.web import i18n, templating
 
 CSRF_FIELD = "csrf_token"
@@ -74,6 +75,8 @@ class WebContext:
     new_csrf_seed: bool
     flashes: list[Flash]
     provider_id: Any = None
+    # Unread notifications of the logged-in user, for the header's inbox link.
+    unread: int = 0
     _set_cookies: list[tuple[str, str, int | None]] = field(default_factory=list)
 
     # --- language -------------------------------------------------------------------------
@@ -217,6 +220,8 @@ def get_web_context(request: Request, session: DbSession) -> WebContext:
         new_csrf_seed=new_seed,
         flashes=_read_flashes(request.cookies.get(FLASH_COOKIE), settings.secret_key),
     )
+    if principal is not None:
+        context.unread = inbox.unread_count(session, principal=principal)
     request.state.web_context = context
     return context
 
@@ -264,8 +269,22 @@ def require_provider(ctx: Annotated[WebContext, Depends(require_login)]) -> WebC
     return ctx
 
 
+def require_sme(ctx: Annotated[WebContext, Depends(require_login)]) -> WebContext:
+    assert ctx.principal is not None
+    if ctx.principal.role != "sme":
+        raise Forbidden(
+            ctx.gettext(
+                "These pages are for manufacturing companies. "
+                "You are logged in as another kind of account."
+            ),
+            code="role_required",
+        )
+    return ctx
+
+
 LoggedIn = Annotated[WebContext, Depends(require_login)]
 ProviderWeb = Annotated[WebContext, Depends(require_provider)]
+SmeWeb = Annotated[WebContext, Depends(require_sme)]
 
 
 def start_session(ctx: WebContext, session: Session, *, user: Any) -> str:

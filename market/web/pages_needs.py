@@ -1,0 +1,517 @@
+"""The SME's own pages: company profile, needs (list, detail, edit), the guided wizard and
+the explained recommendations for a need.
+
+Every read and write goes through ``market.needs.service`` and
+``market.recommendations.service``, which decide who may see what: another company's need
+is a 404 here exactly as in the API.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from core.concurrency import etag_for
+from core.deps import DbSession
+from core.errors import AppError
+from core.pagination import PageParams
+from market.needs import service as needs
+from market.needs.models import EXISTING_SYSTEMS
+from market.needs.schemas import NeedIn, NeedOut, NeedPatch, SmeProfileIn, SmeProfileOut
+from market.recommendations import service as recommendations
+from market.recommendations.index_cache import cache_of
+from market.recommendations.schemas import RecommendationOut, RecommendIn
+from market.rfqs import service as rfqs
+from market.rfqs.models import Rfq
+from market.web import forms, wizard
+from market.web.forms import FieldProblem, FormErrors
+from market.web.security import CheckedForm, SmeWeb, WebContext
+from market.web.sme_support import PAGE_SIZE, default_deadline, errors_from, page_count
+from market.web.templating import yuan_input
+
+router = APIRouter(include_in_schema=False)
+
+EQUIPMENT_FIELDS = ("machine_type", "brand", "controller", "count", "protocol", "interface")
+SPARE_EQUIPMENT_ROWS = 3
+MAX_EQUIPMENT_ROWS = 500
+
+
+def _profile(ctx: WebContext, session: Session) -> SmeProfileOut:
+    assert ctx.principal is not None
+    return needs.read_profile(session, principal=ctx.principal)
+
+
+# --- profile -----------------------------------------------------------------------------------
+
+
+def _profile_values(profile: SmeProfileOut) -> dict[str, Any]:
+    return {
+        "industry_code": profile.industry_code or "",
+        "employees": "" if profile.employees is None else str(profile.employees),
+        "revenue_wan": "" if profile.revenue_wan is None else str(profile.revenue_wan),
+        "region_code": profile.region_code or "",
+        "existing_systems": list(profile.existing_systems),
+        "maturity": {scene: str(level) for scene, level in profile.maturity.items()},
+        "equipment": [
+            {
+                **{name: str(getattr(item, name) or "") for name in EQUIPMENT_FIELDS},
+                "networked": item.networked,
+                "guess": item.protocol_guess or "",
+            }
+            for item in profile.equipment
+        ],
+        "version": str(profile.version),
+    }
+
+
+def _equipment_rows(form: FormData) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(MAX_EQUIPMENT_ROWS):
+        row: dict[str, Any] = {
+            name: forms.text(form, f"equipment.{i}.{name}") for name in EQUIPMENT_FIELDS
+        }
+        row["networked"] = forms.text(form, f"equipment.{i}.networked") == "1"
+        if f"equipment.{i}.machine_type" not in form:
+            break
+        if any(row[name] for name in EQUIPMENT_FIELDS):
+            rows.append(row)
+    return rows
+
+
+def _render_profile(
+    ctx: WebContext,
+    profile: SmeProfileOut,
+    values: dict[str, Any],
+    errors: FormErrors,
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows = list(values["equipment"])
+    rows += [
+        {**dict.fromkeys(EQUIPMENT_FIELDS, ""), "networked": False, "guess": ""}
+        for _ in range(SPARE_EQUIPMENT_ROWS)
+    ]
+    return ctx.render(
+        "sme/profile.html",
+        status_code=status_code,
+        profile=profile,
+        values=values,
+        rows=rows,
+        errors=errors,
+        systems=list(EXISTING_SYSTEMS),
+    )
+
+
+@router.get("/sme/profile", response_class=HTMLResponse)
+def profile_page(ctx: SmeWeb, session: DbSession) -> HTMLResponse:
+    profile = _profile(ctx, session)
+    return _render_profile(ctx, profile, _profile_values(profile), FormErrors())
+
+
+def _equipment_key(parts: list[str], _error: Any) -> str:
+    if parts and parts[0] == "equipment" and len(parts) >= 3:
+        return f"equipment.{parts[1]}.{parts[2]}"
+    return ".".join(parts[:1]) if parts else forms.GENERAL
+
+
+@router.post("/sme/profile", response_class=HTMLResponse)
+def save_profile(ctx: SmeWeb, session: DbSession, form: CheckedForm) -> Response:
+    assert ctx.principal is not None
+    profile = _profile(ctx, session)
+    rows = _equipment_rows(form)
+    values: dict[str, Any] = {
+        "industry_code": forms.text(form, "industry_code"),
+        "employees": forms.text(form, "employees"),
+        "revenue_wan": forms.text(form, "revenue_wan"),
+        "region_code": forms.text(form, "region_code"),
+        "existing_systems": forms.choices(form, "existing_systems"),
+        "maturity": {
+            scene: forms.text(form, f"maturity.{scene}")
+            for scene in (key.removeprefix("maturity.") for key in form.keys())
+            if forms.text(form, f"maturity.{scene}")
+        },
+        "equipment": [{**row, "guess": ""} for row in rows],
+        "version": forms.text(form, "version"),
+    }
+    errors = FormErrors()
+    payload: dict[str, Any] = {
+        "industry_code": values["industry_code"] or None,
+        "existing_systems": values["existing_systems"],
+        "maturity": {k: int(v) for k, v in values["maturity"].items() if v.isdigit()},
+        "equipment": [],
+    }
+    if values["region_code"]:
+        payload["region_code"] = values["region_code"]
+    for name in ("employees", "revenue_wan"):
+        try:
+            payload[name] = forms.optional_int(form, name, ctx)
+        except FieldProblem as problem:
+            errors.add(problem.key, problem.message)
+    for i, row in enumerate(rows):
+        item: dict[str, Any] = {
+            name: row[name] or None
+            for name in ("machine_type", "brand", "controller", "protocol", "interface")
+        }
+        item["networked"] = row["networked"]
+        if row["count"]:
+            if row["count"].isdigit():
+                item["count"] = int(row["count"])
+            else:
+                errors.add(f"equipment.{i}.count", ctx.gettext("Enter a whole number."))
+        if item["machine_type"] is None:
+            item["machine_type"] = ""
+        payload["equipment"].append(item)
+    try:
+        data = SmeProfileIn.model_validate(payload)
+    except ValidationError as exc:
+        errors.merge(forms.from_validation(ctx, exc, _equipment_key))
+    if errors:
+        return _render_profile(ctx, profile, values, errors, 422)
+    version = values["version"]
+    if_match = etag_for(int(version)) if version.isdigit() and version != "0" else None
+    try:
+        needs.put_profile(session, principal=ctx.principal, data=data, if_match=if_match)
+    except AppError as exc:
+        session.rollback()
+        return _render_profile(
+            ctx,
+            _profile(ctx, session),
+            values,
+            errors_from(ctx, exc, _equipment_key),
+            exc.status_code,
+        )
+    ctx.flash("success", ctx.gettext("Your company profile was saved."))
+    return ctx.redirect("/sme/profile")
+
+
+# --- the wizard --------------------------------------------------------------------------------
+
+
+def _render_wizard(
+    ctx: WebContext,
+    session: Session,
+    state: wizard.WizardState,
+    step: int,
+    errors: FormErrors,
+    status_code: int = 200,
+) -> HTMLResponse:
+    profile = _profile(ctx, session)
+    if step >= 2:
+        state.suggest(profile)
+    if step >= 4:
+        state.fill_protocols(profile)
+    return ctx.render(
+        "sme/wizard.html",
+        status_code=status_code,
+        step=step,
+        steps=[ctx.gettext(name) for name in wizard.STEPS],
+        state=state,
+        hidden=state.hidden(step),
+        errors=errors,
+        profile=profile,
+        pains=wizard.pain_points(),
+        understood=state.understood() if step == wizard.LAST_STEP else None,
+        levels=wizard.LEVELS,
+    )
+
+
+@router.get("/sme/needs/new", response_class=HTMLResponse)
+def wizard_start(ctx: SmeWeb, session: DbSession) -> HTMLResponse:
+    profile = _profile(ctx, session)
+    state = wizard.WizardState(industry=profile.industry_code or "")
+    return _render_wizard(ctx, session, state, 1, FormErrors())
+
+
+@router.post("/sme/needs/new", response_class=HTMLResponse)
+def wizard_step(ctx: SmeWeb, session: DbSession, form: CheckedForm) -> Response:
+    raw_step = forms.text(form, "step")
+    step = int(raw_step) if raw_step.isdigit() and 1 <= int(raw_step) <= wizard.LAST_STEP else 1
+    state = wizard.WizardState.from_form(form, step)
+    for extra in forms.choices(form, "add_nice"):
+        if extra not in state.must and extra not in state.nice:
+            state.nice.append(extra)
+    for extra in forms.choices(form, "add_protocols"):
+        if extra not in state.protocols:
+            state.protocols.append(extra)
+    go = forms.text(form, "go")
+    if go.isdigit() and 1 <= int(go) < step:
+        # Going back never loses what this step holds, and never checks it either.
+        return _render_wizard(ctx, session, state, int(go), FormErrors())
+    errors = state.check(ctx, step)
+    if errors:
+        return _render_wizard(ctx, session, state, step, errors, 422)
+    if go == "reread":
+        return _render_wizard(ctx, session, state, step, FormErrors())
+    if step < wizard.LAST_STEP:
+        return _render_wizard(ctx, session, state, step + 1, FormErrors())
+    return _create_from_wizard(ctx, session, state)
+
+
+def _create_from_wizard(ctx: WebContext, session: Session, state: wizard.WizardState) -> Response:
+    assert ctx.principal is not None
+    errors = FormErrors()
+    try:
+        data = NeedIn.model_validate(state.payload(ctx))
+    except FieldProblem as problem:
+        errors.add(problem.key, problem.message)
+    except ValidationError as exc:
+        errors.merge(forms.from_validation(ctx, exc, wizard.need_key))
+    if errors:
+        step = wizard.step_of_errors(errors)
+        return _render_wizard(ctx, session, state, step, errors, 422)
+    try:
+        _keep_industry(ctx, session, state.industry)
+        need = needs.create_need(session, principal=ctx.principal, data=data)
+    except AppError as exc:
+        session.rollback()
+        errors = errors_from(ctx, exc, wizard.need_key)
+        return _render_wizard(
+            ctx, session, state, wizard.step_of_errors(errors), errors, exc.status_code
+        )
+    return _recommend_and_show(ctx, session, need.id, created=True)
+
+
+def _keep_industry(ctx: WebContext, session: Session, industry: str) -> None:
+    """The industry chosen in the wizard becomes the profile's: recommendations read it there."""
+    assert ctx.principal is not None
+    profile = _profile(ctx, session)
+    if not industry or industry == profile.industry_code:
+        return
+    data = SmeProfileIn.model_validate(
+        {
+            "industry_code": industry,
+            "employees": profile.employees,
+            "revenue_wan": profile.revenue_wan,
+            "region_code": profile.region_code,
+            "equipment": [
+                item.model_dump(exclude={"protocol_guess"}) for item in profile.equipment
+            ],
+            "existing_systems": profile.existing_systems,
+            "maturity": profile.maturity,
+        }
+    )
+    if_match = etag_for(profile.version) if profile.version else None
+    needs.put_profile(session, principal=ctx.principal, data=data, if_match=if_match)
+
+
+# --- needs list and detail ---------------------------------------------------------------------
+
+
+@router.get("/sme/needs", response_class=HTMLResponse)
+def needs_list(
+    ctx: SmeWeb,
+    session: DbSession,
+    status: str | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    assert ctx.principal is not None
+    chosen = status if status in ("open", "closed") else None
+    params = PageParams(page=page, size=PAGE_SIZE)
+    rows, total = needs.list_needs(
+        session, principal=ctx.principal, filters=needs.NeedFilters(status=chosen), params=params
+    )
+    return ctx.render(
+        "sme/needs.html",
+        items=rows,
+        total=total,
+        page=params.page,
+        pages=page_count(total),
+        status=chosen,
+        query={"status": chosen},
+    )
+
+
+def own_need(ctx: WebContext, session: Session, need_id: uuid.UUID) -> NeedOut:
+    """The SME's own need; 404 for anyone else, like the API (a shared provider too)."""
+    assert ctx.principal is not None
+    need = needs.get_readable(session, principal=ctx.principal, need_id=need_id)
+    return needs.to_out(session, need, principal=ctx.principal)
+
+
+@router.get("/sme/needs/{need_id}", response_class=HTMLResponse)
+def need_detail(need_id: uuid.UUID, ctx: SmeWeb, session: DbSession) -> HTMLResponse:
+    assert ctx.principal is not None
+    need = own_need(ctx, session, need_id)
+    sent, _ = rfqs.list_rfqs(
+        session, principal=ctx.principal, status=None, params=PageParams(page=1, size=50)
+    )
+    return ctx.render(
+        "sme/need.html",
+        need=need,
+        rfqs=[r for r in sent if r.id in _rfq_ids_of_need(session, need.id)],
+    )
+
+
+def _rfq_ids_of_need(session: Session, need_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(session.scalars(select(Rfq.id).where(Rfq.need_id == need_id)))
+
+
+# --- editing a need ----------------------------------------------------------------------------
+
+
+def _need_values(need: NeedOut) -> dict[str, Any]:
+    return {
+        "title": need.title,
+        "description": need.description,
+        "must_capabilities": list(need.must_capabilities),
+        "nice_capabilities": list(need.nice_capabilities),
+        "protocols": list(need.protocols),
+        "budget_min": yuan_input(need.budget_min_fen),
+        "budget_max": yuan_input(need.budget_max_fen),
+        "preferred_pricing": list(need.preferred_pricing),
+        "onsite_required": need.onsite_required,
+        "status": need.status,
+        "version": str(need.version),
+    }
+
+
+def _render_edit(
+    ctx: WebContext,
+    need: NeedOut,
+    values: dict[str, Any],
+    errors: FormErrors,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return ctx.render(
+        "sme/need_form.html", status_code=status_code, need=need, values=values, errors=errors
+    )
+
+
+@router.get("/sme/needs/{need_id}/edit", response_class=HTMLResponse)
+def edit_need(need_id: uuid.UUID, ctx: SmeWeb, session: DbSession) -> HTMLResponse:
+    need = own_need(ctx, session, need_id)
+    return _render_edit(ctx, need, _need_values(need), FormErrors())
+
+
+def _patch_key(parts: list[str], _error: Any) -> str:
+    if not parts:
+        return forms.GENERAL
+    return {"budget_min_fen": "budget_min", "budget_max_fen": "budget_max"}.get(parts[0], parts[0])
+
+
+@router.post("/sme/needs/{need_id}/edit", response_class=HTMLResponse)
+def update_need(need_id: uuid.UUID, ctx: SmeWeb, session: DbSession, form: CheckedForm) -> Response:
+    assert ctx.principal is not None
+    need = own_need(ctx, session, need_id)
+    values: dict[str, Any] = {
+        "title": forms.text(form, "title"),
+        "description": forms.text(form, "description"),
+        "must_capabilities": forms.choices(form, "must_capabilities"),
+        "nice_capabilities": forms.choices(form, "nice_capabilities"),
+        "protocols": forms.choices(form, "protocols"),
+        "budget_min": forms.text(form, "budget_min"),
+        "budget_max": forms.text(form, "budget_max"),
+        "preferred_pricing": forms.choices(form, "preferred_pricing"),
+        "onsite_required": forms.text(form, "onsite_required") == "1",
+        "status": forms.text(form, "status"),
+        "version": forms.text(form, "version"),
+    }
+    errors = FormErrors()
+    payload: dict[str, Any] = {
+        key: values[key]
+        for key in (
+            "title",
+            "description",
+            "must_capabilities",
+            "nice_capabilities",
+            "protocols",
+            "preferred_pricing",
+            "onsite_required",
+            "status",
+        )
+    }
+    for name in ("budget_min", "budget_max"):
+        try:
+            payload[f"{name}_fen"] = forms.yuan_to_fen(values[name], ctx, name)
+        except FieldProblem as problem:
+            errors.add(problem.key, problem.message)
+    try:
+        data = NeedPatch.model_validate(payload)
+    except ValidationError as exc:
+        errors.merge(forms.from_validation(ctx, exc, _patch_key))
+    if errors:
+        return _render_edit(ctx, need, values, errors, 422)
+    version = values["version"]
+    try:
+        needs.update_need(
+            session,
+            principal=ctx.principal,
+            need_id=need_id,
+            data=data,
+            if_match=etag_for(int(version)) if version.isdigit() else '"invalid"',
+        )
+    except AppError as exc:
+        session.rollback()
+        return _render_edit(
+            ctx,
+            own_need(ctx, session, need_id),
+            values,
+            errors_from(ctx, exc, _patch_key),
+            exc.status_code,
+        )
+    ctx.flash("success", ctx.gettext("The need was saved."))
+    return ctx.redirect(f"/sme/needs/{need_id}")
+
+
+# --- recommendations ---------------------------------------------------------------------------
+
+
+def _recommend_and_show(
+    ctx: WebContext, session: Session, need_id: uuid.UUID, *, created: bool = False
+) -> Response:
+    assert ctx.principal is not None
+    out = recommendations.recommend_for_need(
+        session,
+        cache=cache_of(ctx.request),
+        principal=ctx.principal,
+        need_id=need_id,
+        data=RecommendIn(),
+    )
+    if created:
+        ctx.flash("success", ctx.gettext("Your need was saved. These providers fit it best."))
+    return ctx.redirect(f"/sme/needs/{need_id}/recommendations/{out.list_id}")
+
+
+@router.post("/sme/needs/{need_id}/recommendations", response_class=HTMLResponse)
+def recommend(need_id: uuid.UUID, ctx: SmeWeb, session: DbSession, form: CheckedForm) -> Response:
+    own_need(ctx, session, need_id)
+    return _recommend_and_show(ctx, session, need_id)
+
+
+def render_recommendations(
+    ctx: WebContext,
+    session: Session,
+    need: NeedOut,
+    listed: RecommendationOut,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return ctx.render(
+        "sme/recommendations.html",
+        status_code=status_code,
+        need=need,
+        listed=listed,
+        values=values or {"provider_ids": [], "deadline": default_deadline(), "message": ""},
+        errors=errors or FormErrors(),
+        cap=rfqs.invitation_cap(session, None),
+    )
+
+
+@router.get("/sme/needs/{need_id}/recommendations/{list_id}", response_class=HTMLResponse)
+def recommendations_page(
+    need_id: uuid.UUID, list_id: uuid.UUID, ctx: SmeWeb, session: DbSession
+) -> HTMLResponse:
+    assert ctx.principal is not None
+    need = own_need(ctx, session, need_id)
+    listed = recommendations.read_list(
+        session, principal=ctx.principal, need_id=need_id, list_id=list_id
+    )
+    return render_recommendations(ctx, session, need, listed)
