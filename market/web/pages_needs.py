@@ -494,14 +494,27 @@ def render_recommendations(
     errors: FormErrors | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    pools: dict[str, str] = {}
+    for result in listed.results:
+        for badge in result.provider.badges:
+            pools[str(badge.pool_id)] = badge.pool_name
+    # The pool covering the SME's region runs the local programme (cap, subsidy): the default.
+    local_pool = listed.weights_pool_id if str(listed.weights_pool_id) in pools else None
     return ctx.render(
         "sme/recommendations.html",
         status_code=status_code,
         need=need,
         listed=listed,
-        values=values or {"provider_ids": [], "deadline": default_deadline(), "message": ""},
+        pools=sorted(pools.items(), key=lambda item: item[1]),
+        values=values
+        or {
+            "provider_ids": [],
+            "deadline": default_deadline(),
+            "message": "",
+            "pool_id": str(local_pool or ""),
+        },
         errors=errors or FormErrors(),
-        cap=rfqs.invitation_cap(session, None),
+        cap=rfqs.invitation_cap(session, local_pool),
     )
 
 

@@ -248,6 +248,16 @@ def cancel(rfq_id: uuid.UUID, ctx: SmeWeb, session: DbSession, form: CheckedForm
 # --- comparison --------------------------------------------------------------------------------
 
 
+def _without_scripts(root: Any) -> Any:
+    """pygal always writes its configuration as an inline script for its optional tooltips;
+    the page uses no JavaScript, so the chart is served without it."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if str(child.tag).endswith("script"):
+                parent.remove(child)
+    return root
+
+
 def tco_chart(ctx: WebContext, comparison: ComparisonOut) -> Markup | None:
     """Cost per year of each quote, in 元, as inline SVG (no script, no XML declaration)."""
     rows = [row for row in comparison.rows if row.quote is not None]
@@ -262,6 +272,7 @@ def tco_chart(ctx: WebContext, comparison: ComparisonOut) -> Markup | None:
         x_title=ctx.gettext("Year"),
         value_formatter=lambda value: f"¥{value:,.0f}",
     )
+    chart.add_xml_filter(_without_scripts)
     years = max(len(row.quote.tco.by_year) for row in rows if row.quote is not None)
     chart.x_labels = [ctx.gettext("Year %(n)s", n=n) for n in range(1, years + 1)]
     for row in rows:

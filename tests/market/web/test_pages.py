@@ -581,4 +581,3 @@ def test_translation_catalogs_have_the_same_message_ids() -> None:
 
     assert ids("zh_CN") == ids("en")
     assert json.dumps(sorted(ids("en")), ensure_ascii=False)
-

@@ -93,7 +93,9 @@ def test_nothing_found_shows_the_wizard_and_english_switch(
     assert "Nothing matches this search." in _text(english)
 
 
-def test_a_misspelt_query_suggests_a_correction(catalogue: dict[str, Any], browser: Browser) -> None:
+def test_a_misspelt_query_suggests_a_correction(
+    catalogue: dict[str, Any], browser: Browser
+) -> None:
     page = browser.get("/search?q=modbos")
     assert "你是不是要找" in _text(page)
     assert 'href="/search?q=modbus' in page.text
