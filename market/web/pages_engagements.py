@@ -253,12 +253,13 @@ def save_plan(
 ) -> Response:
     assert ctx.principal is not None
     rows = _kpi_rows(form)
-    plan = {
+    plan: dict[str, Any] = {
         "contract_reference": forms.text(form, "contract_reference"),
         "maturity_level_before": forms.text(form, "maturity_level_before"),
         "kpis": rows,
     }
     version = forms.text(form, "version")
+    level = forms.text(form, "maturity_level_before")
 
     def act() -> None:
         assert ctx.principal is not None
@@ -276,9 +277,7 @@ def save_plan(
         data = EngagementPatch.model_validate(
             {
                 "contract_reference": plan["contract_reference"],
-                "maturity_level_before": int(plan["maturity_level_before"])
-                if plan["maturity_level_before"].isdigit()
-                else None,
+                "maturity_level_before": int(level) if level.isdigit() else None,
                 "kpis": kpis,
             }
         )

@@ -84,9 +84,10 @@ def _rfq_key(parts: list[str], _error: Any) -> str:
 def send_rfq(ctx: SmeWeb, session: DbSession, form: CheckedForm) -> Response:
     assert ctx.principal is not None
     chosen = list(dict.fromkeys(forms.choices(form, "provider_ids")))
-    values = {
+    deadline = forms.text(form, "deadline")
+    values: dict[str, Any] = {
         "provider_ids": chosen,
-        "deadline": forms.text(form, "deadline"),
+        "deadline": deadline,
         "message": forms.text(form, "message"),
         "pool_id": forms.text(form, "pool_id"),
     }
@@ -98,7 +99,7 @@ def send_rfq(ctx: SmeWeb, session: DbSession, form: CheckedForm) -> Response:
         "pool_id": values["pool_id"] or None,
     }
     try:
-        payload["deadline"] = parse_local_datetime(values["deadline"], ctx, "deadline")
+        payload["deadline"] = parse_local_datetime(deadline, ctx, "deadline")
     except FieldProblem as problem:
         errors.add(problem.key, problem.message)
     if not chosen:

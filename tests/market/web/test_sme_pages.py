@@ -78,7 +78,7 @@ def wizard_to_review(browser: Browser) -> Any:
 def _radios(page: Any) -> dict[str, Any]:
     """The capability choices as the page checked them."""
     chosen = re.findall(r'name="(cap\.[a-z_0-9.]+)" value="(must|nice)" checked', page.text)
-    return {name: value for name, value in chosen} | {
+    return dict(chosen) | {
         "step": "2",
         "scenes": re.findall(r'name="scenes" value="([^"]+)" checked', page.text),
     }
@@ -231,7 +231,7 @@ def test_needs_list_is_empty_with_a_way_forward_and_edit_reports_errors(
     assert "改过的标题" in browser.get(f"/sme/needs/{need_id}").text
 
 
-# --- RFQ, comparison, accepting --------------------------------------------------------------------
+# --- RFQ, comparison, accepting ----------------------------------------------------------------
 
 
 def _send_rfq(market: Market, browser: Browser, sme: Actor, providers: list[Actor]) -> str:
@@ -344,7 +344,7 @@ def test_lists_have_empty_states(api: Api, browser: Browser) -> None:
     assert "暂无消息。" in browser.get("/inbox").text
 
 
-# --- who may open what ------------------------------------------------------------------------------
+# --- who may open what ---------------------------------------------------------------------------
 
 
 def test_other_companies_providers_and_visitors_are_kept_out(
