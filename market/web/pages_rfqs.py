@@ -189,7 +189,7 @@ def ask(
     rfq = _rfq(ctx, session, rfq_id)
     if invitation_id not in {i.id for i in rfq.invitations}:
         raise NotFound("No such invitation", code="invitation_not_found")
-    body = forms.text(form, "body")
+    body = forms.text(form, f"body.{invitation_id}")
     if not body:
         errors = FormErrors()
         errors.add(f"body.{invitation_id}", ctx.gettext(forms.REQUIRED))

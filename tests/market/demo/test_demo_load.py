@@ -124,9 +124,7 @@ def test_the_catalogue_spans_every_size_deployment_and_pricing_model(session: Se
 
 
 def test_scenes_belong_to_the_solutions_capabilities(session: Session) -> None:
-    scenes_of = {
-        term.id: set(term.extra.get("scenes", ())) for term in vocabulary("capabilities")
-    }
+    scenes_of = {term.id: set(term.extra.get("scenes", ())) for term in vocabulary("capabilities")}
     capabilities: dict[object, set[str]] = {}
     for solution_id, code in session.execute(
         select(SolutionFacet.solution_id, SolutionFacet.code).where(
@@ -185,16 +183,12 @@ def test_sizes_are_derived_from_the_declared_numbers(session: Session) -> None:
 
 def test_every_company_name_says_it_is_fictional(session: Session) -> None:
     names = [
-        name
-        for name in session.scalars(select(Organisation.name))
-        if name != PLATFORM_OPERATOR
+        name for name in session.scalars(select(Organisation.name)) if name != PLATFORM_OPERATOR
     ]
     assert names
     assert all(DEMO_MARK in name for name in names)
     assert all(DEMO_MARK in p.legal_name for p in session.scalars(select(Provider)))
-    assert all(
-        DEMO_MARK in name for name in session.scalars(select(Case.client_name)) if name
-    )
+    assert all(DEMO_MARK in name for name in session.scalars(select(Case.client_name)) if name)
     assert all(DEMO_MARK in issuer for issuer in session.scalars(select(Certification.issuer)))
     for provider in session.scalars(select(Provider)):
         assert (provider.website or "").startswith("https://example.com/")

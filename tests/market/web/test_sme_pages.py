@@ -291,7 +291,7 @@ def test_questions_deadline_and_cancel(market: Market, browser: Browser) -> None
     assert invitation is not None
     asked = browser.post(
         f"/sme/rfqs/{rfq_id}/invitations/{invitation.group(1)}/messages",
-        {f"body.{invitation.group(1)}": "能否先来厂看设备？", "body": "能否先来厂看设备？"},
+        {f"body.{invitation.group(1)}": "能否先来厂看设备？"},
     )
     assert asked.status_code == 303
     assert "能否先来厂看设备？" in browser.get(f"/sme/rfqs/{rfq_id}").text
