@@ -342,6 +342,12 @@ def test_lists_have_empty_states(api: Api, browser: Browser) -> None:
     assert "您还没有发出过询价。" in browser.get("/sme/rfqs").text
     assert "您接受报价后，项目即启动。" in browser.get("/engagements").text
     assert "暂无消息。" in browser.get("/inbox").text
+    browser.client.get("/lang/en?next=/")
+    english = browser.get("/sme/needs/new")
+    assert '<html lang="en">' in english.text
+    assert "Tick every problem you have" in english.text
+    assert "Frequent machine downtime" in english.text
+    assert "You have not asked for quotes yet." in browser.get("/sme/rfqs").text
 
 
 # --- who may open what ---------------------------------------------------------------------------
