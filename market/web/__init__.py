@@ -30,9 +30,11 @@ JSON_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/read
 def install_web(app: FastAPI) -> None:
     from market.web.pages_auth import router as auth_router
     from market.web.pages_cases import router as cases_router
+    from market.web.pages_engagement_money import router as money_router
     from market.web.pages_engagements import router as engagements_router
     from market.web.pages_inbox import router as inbox_router
     from market.web.pages_needs import router as needs_router
+    from market.web.pages_profile import router as profile_router
     from market.web.pages_provider import router as provider_router
     from market.web.pages_public import router as public_router
     from market.web.pages_rfqs import router as rfqs_router
@@ -43,7 +45,8 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (public_router, auth_router, provider_router, cases_router):
         app.include_router(router)
-    for router in (search_router, needs_router, rfqs_router, engagements_router, inbox_router):
+    sme_routers = (search_router, profile_router, needs_router, rfqs_router)
+    for router in (*sme_routers, engagements_router, money_router, inbox_router):
         app.include_router(router)
     _install_error_pages(app)
 

@@ -26,10 +26,8 @@ from market.engagements import service
 from market.engagements.schemas import (
     KNOWN_KPIS,
     AcceptanceIn,
-    ChangeRequestIn,
     EngagementOut,
     EngagementPatch,
-    SubsidyIn,
 )
 from market.web import forms
 from market.web.forms import FieldProblem, FormErrors
@@ -145,7 +143,7 @@ def engagement_detail(engagement_id: uuid.UUID, ctx: LoggedIn, session: DbSessio
 # --- one helper for every step -----------------------------------------------------------------
 
 
-def _step(
+def run_step(
     ctx: WebContext,
     session: Session,
     engagement_id: uuid.UUID,
@@ -223,7 +221,7 @@ def _number(raw: str, ctx: WebContext, key: str) -> float | None:
         raise FieldProblem(key, ctx.gettext("Enter a number.")) from None
 
 
-def _reason(ctx: WebContext, form: FormData) -> str:
+def required_reason(ctx: WebContext, form: FormData) -> str:
     reason = forms.text(form, "reason")
     if not reason:
         raise FieldProblem("reason", ctx.gettext("Give a reason; the other party reads it."))
@@ -289,7 +287,7 @@ def save_plan(
             if_match=etag_for(int(version)) if version.isdigit() else '"invalid"',
         )
 
-    return _step(
+    return run_step(
         ctx,
         session,
         engagement_id,
@@ -332,7 +330,7 @@ def milestone_step(
             engagement_id=engagement_id,
             milestone_id=milestone_id,
             accept=decision == "accept",
-            reason=_reason(ctx, form) if decision == "reject" else "",
+            reason=required_reason(ctx, form) if decision == "reject" else "",
         )
 
     done = {
@@ -340,7 +338,9 @@ def milestone_step(
         "accept": ctx.gettext("The milestone was accepted."),
         "reject": ctx.gettext("The milestone was sent back."),
     }[decision]
-    return _step(ctx, session, engagement_id, form_name=f"ms-{milestone_id}", done=done, action=act)
+    return run_step(
+        ctx, session, engagement_id, form_name=f"ms-{milestone_id}", done=done, action=act
+    )
 
 
 # --- delivery, acceptance, completion, cancellation ---------------------------------------------
@@ -359,7 +359,7 @@ def deliver(
             note=forms.text(form, "note"),
         )
 
-    return _step(
+    return run_step(
         ctx,
         session,
         engagement_id,
@@ -376,10 +376,13 @@ def reject_delivery(
     def act() -> None:
         assert ctx.principal is not None
         service.reject_delivery(
-            session, principal=ctx.principal, engagement_id=engagement_id, reason=_reason(ctx, form)
+            session,
+            principal=ctx.principal,
+            engagement_id=engagement_id,
+            reason=required_reason(ctx, form),
         )
 
-    return _step(
+    return run_step(
         ctx,
         session,
         engagement_id,
@@ -414,7 +417,7 @@ def accept_delivery(
             session, principal=ctx.principal, engagement_id=engagement_id, data=data
         )
 
-    return _step(
+    return run_step(
         ctx,
         session,
         engagement_id,
@@ -432,7 +435,7 @@ def complete(
         assert ctx.principal is not None
         service.complete(session, principal=ctx.principal, engagement_id=engagement_id)
 
-    return _step(
+    return run_step(
         ctx,
         session,
         engagement_id,
@@ -449,118 +452,17 @@ def cancel(
     def act() -> None:
         assert ctx.principal is not None
         service.cancel(
-            session, principal=ctx.principal, engagement_id=engagement_id, reason=_reason(ctx, form)
+            session,
+            principal=ctx.principal,
+            engagement_id=engagement_id,
+            reason=required_reason(ctx, form),
         )
 
-    return _step(
+    return run_step(
         ctx,
         session,
         engagement_id,
         form_name="cancel",
         done=ctx.gettext("The project was cancelled; the other party was told."),
-        action=act,
-    )
-
-
-# --- price changes -----------------------------------------------------------------------------
-
-
-@router.post("/engagements/{engagement_id}/changes", response_class=HTMLResponse)
-def propose_change(
-    engagement_id: uuid.UUID, ctx: LoggedIn, session: DbSession, form: CheckedForm
-) -> Response:
-    def act() -> None:
-        assert ctx.principal is not None
-        value = forms.yuan_to_fen(forms.text(form, "contract_value"), ctx, "contract_value")
-        if value is None:
-            raise FieldProblem("contract_value", ctx.gettext(forms.REQUIRED))
-        amounts: dict[str, int] = {}
-        for key in form:
-            if key.startswith("milestone."):
-                fen = forms.yuan_to_fen(forms.text(form, key), ctx, key)
-                if fen is not None:
-                    amounts[key.removeprefix("milestone.")] = fen
-        data = ChangeRequestIn.model_validate(
-            {
-                "reason": _reason(ctx, form),
-                "contract_value_fen": value,
-                "milestone_amounts": amounts,
-            }
-        )
-        service.propose_change(
-            session, principal=ctx.principal, engagement_id=engagement_id, data=data
-        )
-
-    return _step(
-        ctx,
-        session,
-        engagement_id,
-        form_name="change",
-        done=ctx.gettext(
-            "The price change was proposed; nothing changes until the company agrees."
-        ),
-        action=act,
-    )
-
-
-@router.post(
-    "/engagements/{engagement_id}/changes/{change_id}/{decision}", response_class=HTMLResponse
-)
-def decide_change(
-    engagement_id: uuid.UUID,
-    change_id: uuid.UUID,
-    decision: Literal["accept", "reject", "withdraw"],
-    ctx: LoggedIn,
-    session: DbSession,
-    form: CheckedForm,
-) -> Response:
-    def act() -> None:
-        assert ctx.principal is not None
-        reason = _reason(ctx, form) if decision == "reject" else forms.text(form, "reason")
-        service.decide_change(
-            session,
-            principal=ctx.principal,
-            engagement_id=engagement_id,
-            change_id=change_id,
-            action=decision,
-            reason=reason,
-        )
-
-    done = {
-        "accept": ctx.gettext("You agreed to the new price."),
-        "reject": ctx.gettext("You refused the new price."),
-        "withdraw": ctx.gettext("The proposal was withdrawn."),
-    }[decision]
-    return _step(
-        ctx, session, engagement_id, form_name=f"change-{change_id}", done=done, action=act
-    )
-
-
-# --- subsidy (SME) -----------------------------------------------------------------------------
-
-
-@router.post("/engagements/{engagement_id}/subsidy", response_class=HTMLResponse)
-def apply_subsidy(
-    engagement_id: uuid.UUID, ctx: LoggedIn, session: DbSession, form: CheckedForm
-) -> Response:
-    def act() -> None:
-        assert ctx.principal is not None
-        amount = forms.yuan_to_fen(forms.text(form, "amount"), ctx, "amount")
-        data = SubsidyIn.model_validate(
-            {
-                "application_reference": forms.text(form, "application_reference"),
-                "amount_fen": amount,
-            }
-        )
-        service.apply_subsidy(
-            session, principal=ctx.principal, engagement_id=engagement_id, data=data
-        )
-
-    return _step(
-        ctx,
-        session,
-        engagement_id,
-        form_name="subsidy",
-        done=ctx.gettext("The subsidy application was recorded."),
         action=act,
     )

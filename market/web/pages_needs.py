@@ -1,5 +1,5 @@
-"""The SME's own pages: company profile, needs (list, detail, edit), the guided wizard and
-the explained recommendations for a need.
+"""The SME's needs: list, detail and edit, the guided wizard, and the explained
+recommendations for a need.
 
 Every read and write goes through ``market.needs.service`` and
 ``market.recommendations.service``, which decide who may see what: another company's need
@@ -16,15 +16,13 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from core.concurrency import etag_for
 from core.deps import DbSession
 from core.errors import AppError
 from core.pagination import PageParams
 from market.needs import service as needs
-from market.needs.models import EXISTING_SYSTEMS
-from market.needs.schemas import NeedIn, NeedOut, NeedPatch, SmeProfileIn, SmeProfileOut
+from market.needs.schemas import NeedIn, NeedOut, NeedPatch, SmeProfileIn
 from market.recommendations import service as recommendations
 from market.recommendations.index_cache import cache_of
 from market.recommendations.schemas import RecommendationOut, RecommendIn
@@ -33,162 +31,16 @@ from market.rfqs.models import Rfq
 from market.web import forms, wizard
 from market.web.forms import FieldProblem, FormErrors
 from market.web.security import CheckedForm, SmeWeb, WebContext
-from market.web.sme_support import PAGE_SIZE, default_deadline, errors_from, page_count
+from market.web.sme_support import (
+    PAGE_SIZE,
+    default_deadline,
+    errors_from,
+    page_count,
+    sme_profile,
+)
 from market.web.templating import yuan_input
 
 router = APIRouter(include_in_schema=False)
-
-EQUIPMENT_FIELDS = ("machine_type", "brand", "controller", "count", "protocol", "interface")
-SPARE_EQUIPMENT_ROWS = 3
-MAX_EQUIPMENT_ROWS = 500
-
-
-def _profile(ctx: WebContext, session: Session) -> SmeProfileOut:
-    assert ctx.principal is not None
-    return needs.read_profile(session, principal=ctx.principal)
-
-
-# --- profile -----------------------------------------------------------------------------------
-
-
-def _profile_values(profile: SmeProfileOut) -> dict[str, Any]:
-    return {
-        "industry_code": profile.industry_code or "",
-        "employees": "" if profile.employees is None else str(profile.employees),
-        "revenue_wan": "" if profile.revenue_wan is None else str(profile.revenue_wan),
-        "region_code": profile.region_code or "",
-        "existing_systems": list(profile.existing_systems),
-        "maturity": {scene: str(level) for scene, level in profile.maturity.items()},
-        "equipment": [
-            {
-                **{name: str(getattr(item, name) or "") for name in EQUIPMENT_FIELDS},
-                "networked": item.networked,
-                "guess": item.protocol_guess or "",
-            }
-            for item in profile.equipment
-        ],
-        "version": str(profile.version),
-    }
-
-
-def _equipment_rows(form: FormData) -> list[dict[str, Any]]:
-    rows = []
-    for i in range(MAX_EQUIPMENT_ROWS):
-        row: dict[str, Any] = {
-            name: forms.text(form, f"equipment.{i}.{name}") for name in EQUIPMENT_FIELDS
-        }
-        row["networked"] = forms.text(form, f"equipment.{i}.networked") == "1"
-        if f"equipment.{i}.machine_type" not in form:
-            break
-        if any(row[name] for name in EQUIPMENT_FIELDS):
-            rows.append(row)
-    return rows
-
-
-def _render_profile(
-    ctx: WebContext,
-    profile: SmeProfileOut,
-    values: dict[str, Any],
-    errors: FormErrors,
-    status_code: int = 200,
-) -> HTMLResponse:
-    rows = list(values["equipment"])
-    rows += [
-        {**dict.fromkeys(EQUIPMENT_FIELDS, ""), "networked": False, "guess": ""}
-        for _ in range(SPARE_EQUIPMENT_ROWS)
-    ]
-    return ctx.render(
-        "sme/profile.html",
-        status_code=status_code,
-        profile=profile,
-        values=values,
-        rows=rows,
-        errors=errors,
-        systems=list(EXISTING_SYSTEMS),
-    )
-
-
-@router.get("/sme/profile", response_class=HTMLResponse)
-def profile_page(ctx: SmeWeb, session: DbSession) -> HTMLResponse:
-    profile = _profile(ctx, session)
-    return _render_profile(ctx, profile, _profile_values(profile), FormErrors())
-
-
-def _equipment_key(parts: list[str], _error: Any) -> str:
-    if parts and parts[0] == "equipment" and len(parts) >= 3:
-        return f"equipment.{parts[1]}.{parts[2]}"
-    return ".".join(parts[:1]) if parts else forms.GENERAL
-
-
-@router.post("/sme/profile", response_class=HTMLResponse)
-def save_profile(ctx: SmeWeb, session: DbSession, form: CheckedForm) -> Response:
-    assert ctx.principal is not None
-    profile = _profile(ctx, session)
-    rows = _equipment_rows(form)
-    values: dict[str, Any] = {
-        "industry_code": forms.text(form, "industry_code"),
-        "employees": forms.text(form, "employees"),
-        "revenue_wan": forms.text(form, "revenue_wan"),
-        "region_code": forms.text(form, "region_code"),
-        "existing_systems": forms.choices(form, "existing_systems"),
-        "maturity": {
-            scene: forms.text(form, f"maturity.{scene}")
-            for scene in (key.removeprefix("maturity.") for key in form.keys())
-            if forms.text(form, f"maturity.{scene}")
-        },
-        "equipment": [{**row, "guess": ""} for row in rows],
-        "version": forms.text(form, "version"),
-    }
-    errors = FormErrors()
-    payload: dict[str, Any] = {
-        "industry_code": values["industry_code"] or None,
-        "existing_systems": values["existing_systems"],
-        "maturity": {k: int(v) for k, v in values["maturity"].items() if v.isdigit()},
-        "equipment": [],
-    }
-    if values["region_code"]:
-        payload["region_code"] = values["region_code"]
-    for name in ("employees", "revenue_wan"):
-        try:
-            payload[name] = forms.optional_int(form, name, ctx)
-        except FieldProblem as problem:
-            errors.add(problem.key, problem.message)
-    for i, row in enumerate(rows):
-        item: dict[str, Any] = {
-            name: row[name] or None
-            for name in ("machine_type", "brand", "controller", "protocol", "interface")
-        }
-        item["networked"] = row["networked"]
-        if row["count"]:
-            if row["count"].isdigit():
-                item["count"] = int(row["count"])
-            else:
-                errors.add(f"equipment.{i}.count", ctx.gettext("Enter a whole number."))
-        if item["machine_type"] is None:
-            item["machine_type"] = ""
-        payload["equipment"].append(item)
-    try:
-        data = SmeProfileIn.model_validate(payload)
-    except ValidationError as exc:
-        errors.merge(forms.from_validation(ctx, exc, _equipment_key))
-    if errors:
-        return _render_profile(ctx, profile, values, errors, 422)
-    version = values["version"]
-    if_match = etag_for(int(version)) if version.isdigit() and version != "0" else None
-    try:
-        needs.put_profile(session, principal=ctx.principal, data=data, if_match=if_match)
-    except AppError as exc:
-        session.rollback()
-        return _render_profile(
-            ctx,
-            _profile(ctx, session),
-            values,
-            errors_from(ctx, exc, _equipment_key),
-            exc.status_code,
-        )
-    ctx.flash("success", ctx.gettext("Your company profile was saved."))
-    return ctx.redirect("/sme/profile")
-
 
 # --- the wizard --------------------------------------------------------------------------------
 
@@ -201,7 +53,7 @@ def _render_wizard(
     errors: FormErrors,
     status_code: int = 200,
 ) -> HTMLResponse:
-    profile = _profile(ctx, session)
+    profile = sme_profile(ctx, session)
     if step >= 2:
         state.suggest(profile)
     if step >= 4:
@@ -223,7 +75,7 @@ def _render_wizard(
 
 @router.get("/sme/needs/new", response_class=HTMLResponse)
 def wizard_start(ctx: SmeWeb, session: DbSession) -> HTMLResponse:
-    profile = _profile(ctx, session)
+    profile = sme_profile(ctx, session)
     state = wizard.WizardState(industry=profile.industry_code or "")
     return _render_wizard(ctx, session, state, 1, FormErrors())
 
@@ -280,7 +132,7 @@ def _create_from_wizard(ctx: WebContext, session: Session, state: wizard.WizardS
 def _keep_industry(ctx: WebContext, session: Session, industry: str) -> None:
     """The industry chosen in the wizard becomes the profile's: recommendations read it there."""
     assert ctx.principal is not None
-    profile = _profile(ctx, session)
+    profile = sme_profile(ctx, session)
     if not industry or industry == profile.industry_code:
         return
     data = SmeProfileIn.model_validate(
@@ -336,20 +188,12 @@ def own_need(ctx: WebContext, session: Session, need_id: uuid.UUID) -> NeedOut:
 
 @router.get("/sme/needs/{need_id}", response_class=HTMLResponse)
 def need_detail(need_id: uuid.UUID, ctx: SmeWeb, session: DbSession) -> HTMLResponse:
-    assert ctx.principal is not None
     need = own_need(ctx, session, need_id)
-    sent, _ = rfqs.list_rfqs(
-        session, principal=ctx.principal, status=None, params=PageParams(page=1, size=50)
+    # The need is the SME's own, so are the RFQs sent for it.
+    sent = session.scalars(
+        select(Rfq).where(Rfq.need_id == need.id).order_by(Rfq.created_at.desc())
     )
-    return ctx.render(
-        "sme/need.html",
-        need=need,
-        rfqs=[r for r in sent if r.id in _rfq_ids_of_need(session, need.id)],
-    )
-
-
-def _rfq_ids_of_need(session: Session, need_id: uuid.UUID) -> set[uuid.UUID]:
-    return set(session.scalars(select(Rfq.id).where(Rfq.need_id == need_id)))
+    return ctx.render("sme/need.html", need=need, rfqs=list(sent))
 
 
 # --- editing a need ----------------------------------------------------------------------------

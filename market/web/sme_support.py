@@ -12,7 +12,11 @@ import math
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 
+from sqlalchemy.orm import Session
+
 from core.errors import AppError
+from market.needs import service as needs
+from market.needs.schemas import SmeProfileOut
 from market.web import forms
 from market.web.forms import GENERAL, FormErrors, KeyMapper, plain_key
 from market.web.i18n import N_
@@ -91,6 +95,12 @@ def errors_from(ctx: WebContext, exc: AppError, key_of: KeyMapper = plain_key) -
                 errors.add(key, message)
     errors.add(GENERAL, error_message(ctx, exc))
     return errors
+
+
+def sme_profile(ctx: WebContext, session: Session) -> SmeProfileOut:
+    """The logged-in SME's profile (empty, version 0, before the first save)."""
+    assert ctx.principal is not None
+    return needs.read_profile(session, principal=ctx.principal)
 
 
 def page_count(total: int, size: int = PAGE_SIZE) -> int:
