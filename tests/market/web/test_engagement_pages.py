@@ -127,6 +127,7 @@ def test_milestones_delivery_and_acceptance_with_kpis(
     assert accepted.status_code == 303, accepted.text
     done = owner.get(path)
     assert "成果已验收。" in done.text
+    assert '<span class="badge badge-ok">已验收</span>' in done.text
     text = flat(done)
     assert "85%" in text
     assert "实施后：2" in text
