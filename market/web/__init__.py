@@ -37,7 +37,12 @@ def install_web(app: FastAPI) -> None:
     from market.web.pages_curator_sanctions import router as curator_sanctions_router
     from market.web.pages_curator_scoring import router as curator_scoring_router
     from market.web.pages_disputes import router as disputes_router
+    from market.web.pages_engagement_money import router as money_router
+    from market.web.pages_engagements import router as engagements_router
+    from market.web.pages_inbox import router as inbox_router
+    from market.web.pages_needs import router as needs_router
     from market.web.pages_pools import router as pools_router
+    from market.web.pages_profile import router as profile_router
     from market.web.pages_provider import router as provider_router
     from market.web.pages_provider_listing import router as provider_listing_router
     from market.web.pages_provider_pools import router as provider_pools_router
@@ -45,6 +50,8 @@ def install_web(app: FastAPI) -> None:
     from market.web.pages_provider_solutions import router as provider_solutions_router
     from market.web.pages_public import router as public_router
     from market.web.pages_reviews import router as reviews_router
+    from market.web.pages_rfqs import router as rfqs_router
+    from market.web.pages_search import router as search_router
 
     i18n.load_all()
     templating.load_all()
@@ -69,6 +76,9 @@ def install_web(app: FastAPI) -> None:
         disputes_router,
     )
     for router in routers:
+        app.include_router(router)
+    sme_routers = (search_router, profile_router, needs_router, rfqs_router)
+    for router in (*sme_routers, engagements_router, money_router, inbox_router):
         app.include_router(router)
     _install_error_pages(app)
 

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -34,6 +35,7 @@ from core.settings import Settings
 from market.accounts import service as accounts
 from market.accounts.resolver import SESSION_COOKIE
 from market.accounts.security import csrf_matches, csrf_token_for
+from market.inbox import service as inbox
 from market.web import i18n, templating
 
 CSRF_FIELD = "csrf_token"
@@ -74,6 +76,8 @@ class WebContext:
     new_csrf_seed: bool
     flashes: list[Flash]
     provider_id: Any = None
+    # Unread notifications of the logged-in user, for the header's inbox link.
+    unread: int = 0
     _set_cookies: list[tuple[str, str, int | None]] = field(default_factory=list)
 
     # --- language -------------------------------------------------------------------------
@@ -217,6 +221,8 @@ def get_web_context(request: Request, session: DbSession) -> WebContext:
         new_csrf_seed=new_seed,
         flashes=_read_flashes(request.cookies.get(FLASH_COOKIE), settings.secret_key),
     )
+    if principal is not None:
+        context.unread = inbox.unread_count(session, principal=principal)
     request.state.web_context = context
     return context
 
@@ -251,35 +257,44 @@ def require_login(ctx: Web) -> WebContext:
     return ctx
 
 
-def require_provider(ctx: Annotated[WebContext, Depends(require_login)]) -> WebContext:
-    assert ctx.principal is not None
-    if ctx.principal.role != "provider":
-        raise Forbidden(
-            ctx.gettext(
-                "These pages are for service providers. "
-                "You are logged in as another kind of account."
-            ),
-            code="role_required",
-        )
-    return ctx
+def _role_gate(roles: tuple[str, ...], refusal: str) -> Callable[[WebContext], WebContext]:
+    """A page dependency letting through logged-in users of ``roles`` and refusing the rest.
+
+    Each pool, RFQ or engagement still checks that the object is the user's own; this only
+    turns away the kinds of account a whole area is not for, with a message saying so.
+    """
+
+    def gate(ctx: Annotated[WebContext, Depends(require_login)]) -> WebContext:
+        assert ctx.principal is not None
+        if ctx.principal.role not in roles:
+            raise Forbidden(ctx.gettext(refusal), code="role_required")
+        return ctx
+
+    return gate
 
 
-def require_curator(ctx: Annotated[WebContext, Depends(require_login)]) -> WebContext:
-    """Curators of an agency (主管部门) and platform admins; each pool still checks its agency."""
-    assert ctx.principal is not None
-    if ctx.principal.role not in ("curator", "admin"):
-        raise Forbidden(
-            ctx.gettext(
-                "These pages are for the staff of the bureaus that run resource pools. "
-                "You are logged in as another kind of account."
-            ),
-            code="role_required",
-        )
-    return ctx
-
+require_provider = _role_gate(
+    ("provider",),
+    i18n.N_("These pages are for service providers. You are logged in as another kind of account."),
+)
+require_sme = _role_gate(
+    ("sme",),
+    i18n.N_(
+        "These pages are for manufacturing companies. You are logged in as another kind of account."
+    ),
+)
+# Curators of an agency (主管部门) and platform admins; each pool still checks its agency.
+require_curator = _role_gate(
+    ("curator", "admin"),
+    i18n.N_(
+        "These pages are for the staff of the bureaus that run resource pools. "
+        "You are logged in as another kind of account."
+    ),
+)
 
 LoggedIn = Annotated[WebContext, Depends(require_login)]
 ProviderWeb = Annotated[WebContext, Depends(require_provider)]
+SmeWeb = Annotated[WebContext, Depends(require_sme)]
 CuratorWeb = Annotated[WebContext, Depends(require_curator)]
 
 
