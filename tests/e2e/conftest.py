@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from core.database import Database
+from core.outbox import Relay
 from core.settings import Settings
-from market.app import create_app
+from market.app import create_app, subscribe_handlers
 from migrations import runner
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,6 +63,11 @@ def _load_demo(db: Database) -> bool:
         return False
     with db.transaction() as session:
         load(session)
+    # Deliver the catalogue's events now, as `market demo load` does, so the search index is
+    # complete before the first page is served instead of being built inside a journey.
+    relay = Relay(db=db)
+    subscribe_handlers(relay)
+    relay.drain()
     return True
 
 
