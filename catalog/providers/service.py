@@ -6,9 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog import visibility
 from catalog.access import ensure_owner
 from catalog.providers.models import Certification, Provider
 from catalog.providers.schemas import CertificationIn, ProviderUpdate
@@ -69,6 +70,19 @@ def get_provider(session: Session, provider_id: uuid.UUID) -> Provider:
         .options(selectinload(Provider.certifications))
     )
     if provider is None:
+        raise NotFound("No such provider", code="provider_not_found")
+    return provider
+
+
+def get_visible_provider(
+    session: Session, *, principal: Principal | None, provider_id: uuid.UUID
+) -> Provider:
+    """The profile by direct link: unvetted providers (not listed in any pool, or suspended)
+    do not exist for the public and other providers (the rule in catalog.visibility)."""
+    provider = get_provider(session, provider_id)
+    if not visibility.may_see_provider(
+        session, principal, provider_id=provider.id, owner_org_id=provider.org_id
+    ):
         raise NotFound("No such provider", code="provider_not_found")
     return provider
 
@@ -134,9 +148,19 @@ def _filtered(filters: ProviderFilters) -> Select[Any]:
 
 
 def list_providers(
-    session: Session, *, filters: ProviderFilters, params: PageParams
+    session: Session,
+    *,
+    filters: ProviderFilters,
+    params: PageParams,
+    principal: Principal | None = None,
 ) -> tuple[list[Provider], int]:
+    """Public providers; curators and admins see every profile, a provider its own as well."""
     stmt = _filtered(filters)
+    if not visibility.sees_every_provider(principal):
+        shown = visibility.is_public_provider(Provider.id)
+        if principal is not None and principal.role == "provider":
+            shown = or_(shown, Provider.org_id == principal.org_id)
+        stmt = stmt.where(shown)
     order = order_by_clause(
         params.sort, PROVIDER_SORTS, default="legal_name", tiebreaker=Provider.id
     )
