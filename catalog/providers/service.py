@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog import visibility
 from catalog.access import ensure_owner
+from catalog.pools.models import ACTIVE_STATES, PoolApplication
 from catalog.providers.models import Certification, Provider
 from catalog.providers.schemas import CertificationIn, ProviderUpdate
 from catalog.taxonomy import derive_size
 from core.concurrency import check_version
 from core.database import utcnow
 from core.deps import Principal
-from core.errors import Forbidden, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from core.outbox import emit
 from core.pagination import PageParams, order_by_clause, paginate
 
@@ -109,6 +110,8 @@ def update_profile(
     ensure_owner(principal, provider.org_id, "provider profile")
     check_version(if_match, provider.version)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    if changes.get("legal_name", provider.legal_name) != provider.legal_name:
+        _ensure_rename_allowed(session, provider)
     if "website" in changes and changes["website"] is not None:
         changes["website"] = str(changes["website"])
     for key, value in changes.items():
@@ -122,6 +125,33 @@ def update_profile(
     session.flush()
     changed(session, provider.id)
     return provider
+
+
+# Profile fields a vetted firm changes only through a material change report (重大事项变更,
+# catalog.pools.changes): its pools reviewed the firm under the old ones. The credit code is not
+# editable on the profile at all.
+REPORTED_FIELDS = ("legal_name",)
+
+
+def in_pool_process(session: Session, provider_id: uuid.UUID) -> bool:
+    """Whether the provider is listed in, or applying to, any pool (applications that ended
+    in a rejection, a withdrawal or a removal do not count)."""
+    stmt = select(PoolApplication.id).where(
+        PoolApplication.provider_id == provider_id,
+        PoolApplication.state.in_(ACTIVE_STATES),
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def _ensure_rename_allowed(session: Session, provider: Provider) -> None:
+    if in_pool_process(session, provider.id):
+        raise Conflict(
+            "Your firm is listed in or applying to a resource pool, so its legal name changes "
+            'only through a material change report: POST /api/v1/changes with kind "name" '
+            "(the pools' curators review it)",
+            code="material_change_report_required",
+            details={"fields": list(REPORTED_FIELDS), "report_at": "/api/v1/changes"},
+        )
 
 
 @dataclass(frozen=True)

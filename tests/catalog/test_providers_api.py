@@ -607,3 +607,48 @@ def test_region_and_tag_lists_refuse_repeated_codes(api: Api) -> None:
         response = patch_profile(api, provider, {field: value})
         assert response.status_code == 422
         assert "listed twice" in response.text
+
+
+# --- renaming goes through the material change report ----------------------------------------
+
+
+def test_a_listed_provider_cannot_rename_itself_on_the_profile(api: Api) -> None:
+    provider = api.provider(listed=True, name="常州原名科技有限公司")
+
+    response = patch_profile(api, provider, {"legal_name": "常州新名科技有限公司"})
+
+    assert response.status_code == 409
+    assert error(response)["code"] == "material_change_report_required"
+    assert "/api/v1/changes" in error(response)["message"]
+    assert read_profile(api, provider)["legal_name"] == "常州原名科技有限公司"
+
+
+def test_a_listed_provider_still_edits_other_fields_and_may_resend_its_name(api: Api) -> None:
+    provider = api.provider(listed=True, name="常州原名科技有限公司")
+
+    response = patch_profile(api, provider, {"legal_name": "常州原名科技有限公司", "capacity": 7})
+
+    assert response.status_code == 200, response.text
+    assert read_profile(api, provider)["capacity"] == 7
+
+
+def test_a_listed_provider_renames_through_the_change_report(api: Api) -> None:
+    provider = api.provider(listed=True, name="常州原名科技有限公司")
+
+    response = api.client.post(
+        "/api/v1/changes",
+        json={"kind": "name", "new_value": "常州新名科技有限公司", "note": "工商变更"},
+        headers=provider.headers,
+    )
+
+    assert response.status_code == 201, response.text
+    assert read_profile(api, provider)["legal_name"] == "常州新名科技有限公司"
+
+
+def test_an_unvetted_provider_renames_itself_freely(api: Api) -> None:
+    provider = api.provider(name="常州原名科技有限公司")
+
+    response = patch_profile(api, provider, {"legal_name": "常州新名科技有限公司"})
+
+    assert response.status_code == 200, response.text
+    assert read_profile(api, provider)["legal_name"] == "常州新名科技有限公司"
