@@ -170,8 +170,8 @@ def write_list(
                 progress("write", done, total)
     if events:
         # As emit() does for single rows: the app delivers after commit. Every listing is its
-        # own pool.membership.changed event (search and matching refresh provider by provider),
-        # which for a list of thousands takes minutes; the command line delivers them itself.
+        # own pool.membership.changed event; the relay hands consecutive ones to the search
+        # index as a batch, which refreshes a few hundred providers per round of queries.
         session.info["outbox_pending"] = True
 
 
