@@ -75,9 +75,7 @@ def make_pool(db: Database) -> Pool:
             agency_org_id=agency.id,
             jurisdiction="320400",
             name="常州市工业互联网服务资源池（基准）",
-            categories=[
-                {"id": "general", "name": "综合", "provider_types": [], "industries": []}
-            ],
+            categories=[{"id": "general", "name": "综合", "provider_types": [], "industries": []}],
             scorecard=[
                 {"id": "all", "name": "综合评分", "max_points": 100, "weight": 1.0, "guidance": ""}
             ],
@@ -112,7 +110,8 @@ def main() -> None:
             session, actor=None, pool_id=pool.id, filename="基准.csv", data=data, dry_run=False
         )
     imported = time.perf_counter() - started
-    assert report.imported and not report.errors, report.errors[:3]
+    if report.errors or not report.imported:
+        raise SystemExit(f"import failed: {report.errors[:3]}")
 
     relay = Relay(db=db)
     subscribe_handlers(relay)
