@@ -6,6 +6,10 @@ public while it is published and its provider is public. Search, and anything el
 the vetted catalogue to SMEs, asks these SQL expressions instead of restating the rule, so that
 one edit here changes every reader. A warning or an open rectification leaves a listing on
 show; a suspension, an expiry or a removal takes it off.
+
+The same rule answers direct links: a provider profile, solution or case of a provider that is
+not public is "not found" for the public and for other providers, and readable for the owning
+organisation, curators and admins (:func:`may_see_provider`), who vet or maintain it.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, select
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, Session
 
+from catalog.access import can_read_unpublished
 from catalog.pools.models import PoolApplication
 from catalog.solutions.models import Solution
+from core.deps import Principal
 
 # Application states in which a listing puts its provider on show: a provider is public while
 # it is listed in at least one pool and not suspended there. The other memberships are not on
@@ -57,3 +63,27 @@ def is_public_provider(
 def is_public_solution() -> ColumnElement[bool]:
     """Condition on ``Solution``: published, by a public provider."""
     return and_(Solution.status == "published", is_public_provider(Solution.provider_id))
+
+
+def provider_is_public(session: Session, provider_id: uuid.UUID) -> bool:
+    """Whether this one provider is public now."""
+    stmt = select(PoolApplication.id).where(
+        PoolApplication.provider_id == provider_id, is_shown_listing()
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def may_see_provider(
+    session: Session,
+    principal: Principal | None,
+    *,
+    provider_id: uuid.UUID,
+    owner_org_id: uuid.UUID,
+) -> bool:
+    """Whether the caller may read the provider's profile and published items by direct link."""
+    return can_read_unpublished(principal, owner_org_id) or provider_is_public(session, provider_id)
+
+
+def sees_every_provider(principal: Principal | None) -> bool:
+    """Curators and admins list unvetted providers too (they vet them)."""
+    return principal is not None and principal.role in ("curator", "admin")

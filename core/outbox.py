@@ -3,17 +3,24 @@
 A relay hands each event to the handlers subscribed to its topic. The app drains in-process right
 after a request commits (the embedded default); ``market worker`` drains in separate processes,
 where PostgreSQL's ``FOR UPDATE SKIP LOCKED`` lets several workers share the table safely.
+
+A :class:`BatchHandler` receives a run of consecutive events of one topic in a single call, so
+that a bulk change (a pool list of ten thousand rows imported at once) costs one refresh per
+batch instead of one per event. When a batch fails, its events are retried one by one so that
+one bad event cannot hold back the others.
+
+Delivered events are kept for a while for inspection; :func:`prune` deletes the old ones.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, select
+from sqlalchemy import BigInteger, Index, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.database import Base, Database, utcnow
@@ -21,6 +28,8 @@ from core.database import Base, Database, utcnow
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# Delivered events older than this are deleted by the scheduler's outbox pruning.
+KEEP_DELIVERED = timedelta(days=14)
 
 
 class OutboxEvent(Base):
@@ -46,6 +55,33 @@ def emit(session: Session, topic: str, **payload: Any) -> None:
 
 
 Handler = Callable[[Session, OutboxEvent], None]
+BatchHandle = Callable[[Session, Sequence[OutboxEvent]], None]
+
+
+@dataclass(frozen=True)
+class BatchHandler:
+    """A handler that takes a run of events of one topic at once.
+
+    It is also an ordinary :data:`Handler` (one event is a batch of one), so subscriber lists
+    need not tell the two kinds apart.
+    """
+
+    handle: BatchHandle
+
+    def __call__(self, session: Session, event: OutboxEvent) -> None:
+        self.handle(session, [event])
+
+
+def _runs(events: Sequence[OutboxEvent]) -> Iterator[list[OutboxEvent]]:
+    """Consecutive events of the same topic, in order."""
+    run: list[OutboxEvent] = []
+    for event in events:
+        if run and run[-1].topic != event.topic:
+            yield run
+            run = []
+        run.append(event)
+    if run:
+        yield run
 
 
 @dataclass
@@ -85,24 +121,56 @@ class Relay:
             if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             events = list(session.scalars(stmt))
-            for event in events:
-                self._deliver(session, event)
+            for run in _runs(events):
+                self._deliver_run(session, run)
             return len(events)
 
-    def _deliver(self, session: Session, event: OutboxEvent) -> None:
+    def _deliver_run(self, session: Session, run: list[OutboxEvent]) -> None:
+        handlers = self._handlers_for(run[0].topic)
         try:
             with session.begin_nested():
-                for handler in self._handlers_for(event.topic):
-                    handler(session, event)
+                for handler in handlers:
+                    if isinstance(handler, BatchHandler):
+                        handler.handle(session, run)
+                    else:
+                        for event in run:
+                            handler(session, event)
         except Exception as exc:  # a failing subscriber must not block the others' events
-            event.attempts += 1
-            event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if event.attempts >= MAX_ATTEMPTS:
-                log.error("outbox event %s gave up after %s attempts", event.id, event.attempts)
-                event.processed_at = utcnow()
+            if len(run) > 1:
+                # Find the culprit: the events that are fine are delivered after all.
+                for event in run:
+                    self._deliver_run(session, [event])
             else:
-                # Exponential back-off: 2, 4, 8 ... seconds.
-                event.available_at = utcnow() + timedelta(seconds=2**event.attempts)
+                self._failed(run[0], exc)
             return
-        event.processed_at = utcnow()
-        event.last_error = None
+        now = utcnow()
+        for event in run:
+            event.processed_at = now
+            event.last_error = None
+
+    def _failed(self, event: OutboxEvent, exc: Exception) -> None:
+        event.attempts += 1
+        event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if event.attempts >= MAX_ATTEMPTS:
+            log.error("outbox event %s gave up after %s attempts", event.id, event.attempts)
+            event.processed_at = utcnow()
+        else:
+            # Exponential back-off: 2, 4, 8 ... seconds.
+            event.available_at = utcnow() + timedelta(seconds=2**event.attempts)
+
+
+def prune(
+    session: Session, *, now: datetime | None = None, keep: timedelta = KEEP_DELIVERED
+) -> int:
+    """Delete events delivered before ``now - keep``; returns how many went.
+
+    Pending and failing events stay whatever their age. Safe to run concurrently: deleting a
+    row another run deleted already is no error.
+    """
+    cutoff = (now or utcnow()) - keep
+    result = session.execute(
+        delete(OutboxEvent).where(
+            OutboxEvent.processed_at.is_not(None), OutboxEvent.processed_at < cutoff
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

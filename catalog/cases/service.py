@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from catalog import publishing
+from catalog import publishing, visibility
 from catalog.access import can_read_unpublished, ensure_owner
 from catalog.cases.models import Case, CaseSolution
 from catalog.cases.schemas import CaseIn, CaseOut, CasePatch
@@ -107,7 +107,11 @@ def _load(session: Session, case_id: uuid.UUID) -> tuple[Case, Provider]:
 
 def get_visible(session: Session, *, principal: Principal | None, case_id: uuid.UUID) -> Case:
     case, provider = _load(session, case_id)
-    if case.status != "published" and not can_read_unpublished(principal, provider.org_id):
+    readable = can_read_unpublished(principal, provider.org_id) or (
+        case.status == "published" and visibility.provider_is_public(session, provider.id)
+    )
+    if not readable:
+        # Drafts of others, and cases of unvetted providers, do not exist for the caller.
         raise NotFound("No such case", code="case_not_found")
     return case
 
@@ -184,7 +188,10 @@ def list_cases(
             Case.provider_id == providers.provider_id_for_org(session, org_id=principal.org_id)
         )
     else:
-        stmt = stmt.where(Case.status == "published")
+        # The public list follows the one rule: published cases of public providers.
+        stmt = stmt.where(
+            Case.status == "published", visibility.is_public_provider(Case.provider_id)
+        )
     if filters.provider_id:
         stmt = stmt.where(Case.provider_id == filters.provider_id)
     if filters.industry:

@@ -2,7 +2,7 @@
 
 Every change that can alter what the public finds is announced on the outbox: solutions,
 provider profiles, case studies (they feed the provider's text and trust) and pool membership.
-Each handler rebuilds the affected provider's documents from the database as they are now, and
+Each handler rebuilds the affected providers' documents from the database as they are now, and
 deletes the ones that should no longer be found, so the handlers need not know what exactly
 changed and replaying an event is harmless. On the embedded backend the rebuild happens in the
 relay's own transaction, so a provider that stops being listed disappears as soon as that
@@ -15,8 +15,9 @@ says it should hold.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,18 +25,19 @@ from sqlalchemy.orm import Session
 from catalog.cases.models import Case
 from catalog.discovery.backends import search_backend
 from catalog.discovery.documents import (
-    candidate_ids_of_provider,
-    documents_of_provider,
     iter_documents,
+    provider_doc_id,
     solution_doc_id,
 )
 from catalog.solutions.models import Solution
-from core.outbox import Handler, OutboxEvent
+from core.outbox import BatchHandler, Handler, OutboxEvent
 from core.settings import get_settings
 from search.backend import SearchBackend, SearchDocument
 
 # How often (in documents) a reindex reports progress.
 PROGRESS_EVERY = 250
+# Ids per IN list when looking up the providers of changed rows (below SQLite's bound limit).
+LOOKUP_CHUNK = 500
 
 
 def refresh_provider(
@@ -49,19 +51,39 @@ def refresh_provider(
 
     ``also_delete`` names documents that may be indexed although their rows are gone.
     """
-    documents = documents_of_provider(session, provider_id)
+    refresh_providers(session, backend, [provider_id], also_delete=also_delete)
+
+
+def refresh_providers(
+    session: Session,
+    backend: SearchBackend,
+    provider_ids: Iterable[uuid.UUID],
+    *,
+    also_delete: Iterable[str] = (),
+) -> None:
+    """:func:`refresh_provider` for many providers at once: the documents are read a chunk of
+    providers per round of queries and handed to the backend in one upsert and one delete."""
+    ids = list(dict.fromkeys(provider_ids))
+    documents = list(iter_documents(session, provider_ids=ids)) if ids else []
     keep = {document.id for document in documents}
-    gone = [
-        doc_id
-        for doc_id in dict.fromkeys(
-            [*candidate_ids_of_provider(session, provider_id), *also_delete]
-        )
-        if doc_id not in keep
-    ]
+    candidates = [*candidate_ids_of_providers(session, ids), *also_delete]
+    gone = [doc_id for doc_id in dict.fromkeys(candidates) if doc_id not in keep]
     if documents:
         backend.upsert(documents)
     if gone:
         backend.delete(gone)
+
+
+def candidate_ids_of_providers(session: Session, provider_ids: Sequence[uuid.UUID]) -> list[str]:
+    """Every document id these providers could have in an index, public or not, so that a
+    refresh can delete whichever of them should no longer be found."""
+    found: list[str] = []
+    for start in range(0, len(provider_ids), LOOKUP_CHUNK):
+        part = list(provider_ids[start : start + LOOKUP_CHUNK])
+        found.extend(provider_doc_id(provider_id) for provider_id in part)
+        solutions = session.scalars(select(Solution.id).where(Solution.provider_id.in_(part)))
+        found.extend(solution_doc_id(solution_id) for solution_id in solutions)
+    return found
 
 
 def _backend(session: Session) -> SearchBackend:
@@ -69,37 +91,54 @@ def _backend(session: Session) -> SearchBackend:
     return search_backend(session, get_settings())
 
 
-def _uuid(event: OutboxEvent, key: str) -> uuid.UUID:
-    return uuid.UUID(str(event.payload[key]))
+def _ids(events: Sequence[OutboxEvent], key: str) -> list[uuid.UUID]:
+    return list(dict.fromkeys(uuid.UUID(str(event.payload[key])) for event in events))
 
 
-def on_solution_changed(session: Session, event: OutboxEvent) -> None:
-    solution_id = _uuid(event, "solution_id")
-    doc_id = solution_doc_id(solution_id)
-    provider_id = session.scalar(select(Solution.provider_id).where(Solution.id == solution_id))
-    if provider_id is None:
-        # Deleted (only drafts can be, but a replayed event may find anything gone).
-        _backend(session).delete([doc_id])
-        return
-    # The provider's own document changes too: its facets are the union of its solutions'.
-    refresh_provider(session, _backend(session), provider_id, also_delete=[doc_id])
+def _owners(session: Session, column: Any, owner: Any, ids: list[uuid.UUID]) -> dict[Any, Any]:
+    """``id → provider id`` of the rows that still exist, a chunk of ids per query."""
+    found: dict[Any, Any] = {}
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        part = ids[start : start + LOOKUP_CHUNK]
+        found.update(
+            (row[0], row[1])
+            for row in session.execute(select(column, owner).where(column.in_(part)))
+        )
+    return found
 
 
-def on_provider_changed(session: Session, event: OutboxEvent) -> None:
-    refresh_provider(session, _backend(session), _uuid(event, "provider_id"))
+def on_solutions_changed(session: Session, events: Sequence[OutboxEvent]) -> None:
+    solution_ids = _ids(events, "solution_id")
+    owners = _owners(session, Solution.id, Solution.provider_id, solution_ids)
+    # Deleted solutions (only drafts can be, but a replayed event may find anything gone) are
+    # dropped by id; the provider's own document changes too, as its facets are the union of
+    # its solutions'.
+    refresh_providers(
+        session,
+        _backend(session),
+        owners.values(),
+        also_delete=[solution_doc_id(solution_id) for solution_id in solution_ids],
+    )
 
 
-def on_case_changed(session: Session, event: OutboxEvent) -> None:
+def on_providers_changed(session: Session, events: Sequence[OutboxEvent]) -> None:
+    refresh_providers(session, _backend(session), _ids(events, "provider_id"))
+
+
+def on_cases_changed(session: Session, events: Sequence[OutboxEvent]) -> None:
     # Published cases add to the provider's text and verified ones to its trust, which every
     # document of the provider carries as a tie-breaker.
-    provider_id = session.scalar(select(Case.provider_id).where(Case.id == _uuid(event, "case_id")))
-    if provider_id is not None:
-        refresh_provider(session, _backend(session), provider_id)
+    owners = _owners(session, Case.id, Case.provider_id, _ids(events, "case_id"))
+    if owners:
+        refresh_providers(session, _backend(session), owners.values())
 
 
-def on_membership_changed(session: Session, event: OutboxEvent) -> None:
-    refresh_provider(session, _backend(session), _uuid(event, "provider_id"))
-
+# Each handler takes a run of events at once (see core.outbox.BatchHandler): an imported pool
+# list of thousands of listings is refreshed a few hundred providers per query round.
+on_solution_changed = BatchHandler(on_solutions_changed)
+on_provider_changed = BatchHandler(on_providers_changed)
+on_case_changed = BatchHandler(on_cases_changed)
+on_membership_changed = BatchHandler(on_providers_changed)
 
 # (topic, handler) pairs for market.app.OUTBOX_SUBSCRIBERS.
 SUBSCRIPTIONS: list[tuple[str, Handler]] = [

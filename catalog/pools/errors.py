@@ -70,6 +70,12 @@ class AppealExists(Conflict):
     code = "appeal_exists"
 
 
+class AppealTooLate(Conflict):
+    """The pool's appeal window (``Pool.appeal_window_days``) after the decision has passed."""
+
+    code = "appeal_window_closed"
+
+
 class SameCurator(Forbidden):
     """An appeal goes to someone who took no part in the decision appealed against."""
 

@@ -170,6 +170,10 @@ def weighted_total(scorecard: list[dict[str, Any]], points: list[dict[str, Any]]
     return round(100 * got / full, 2)
 
 
+# The default appeal window (申诉期限) of a new pool, in days; each pool may set its own.
+APPEAL_WINDOW_DAYS = 15
+
+
 class Pool(Base):
     __tablename__ = "pools"
     __table_args__ = (
@@ -192,6 +196,10 @@ class Pool(Base):
     scorecard: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     evaluation_period_months: Mapped[int] = mapped_column(default=24)
     notice_days: Mapped[int] = mapped_column(default=7)
+    # Days after a star rating or a sanction within which the provider may appeal it.
+    appeal_window_days: Mapped[int] = mapped_column(
+        default=APPEAL_WINDOW_DAYS, server_default=text(str(APPEAL_WINDOW_DAYS))
+    )
     pass_score: Mapped[int] = mapped_column(default=60)
     applications_open: Mapped[bool] = mapped_column(default=False)
     version: Mapped[int] = mapped_column(default=1)

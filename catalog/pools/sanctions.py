@@ -20,7 +20,7 @@ what it superseded) or corrects the rating.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,7 @@ from catalog.pools import evidence, lifecycle, rereview
 from catalog.pools import service as pools
 from catalog.pools.errors import (
     AppealExists,
+    AppealTooLate,
     ApplicationExists,
     InvalidTransition,
     SameCurator,
@@ -365,6 +366,22 @@ def _raters(session: Session, loaded: Loaded) -> list[str]:
     return sorted(str(p) for p in people if p is not None)
 
 
+def appeal_deadline(loaded: Loaded, decided_at: datetime) -> datetime:
+    """The last moment to appeal a decision made at ``decided_at`` (the pool's window)."""
+    return decided_at + timedelta(days=loaded.pool.appeal_window_days)
+
+
+def _within_window(loaded: Loaded, decided_at: datetime, what: str) -> None:
+    deadline = appeal_deadline(loaded, decided_at)
+    if utcnow() > deadline:
+        days = loaded.pool.appeal_window_days
+        raise AppealTooLate(
+            f"Appeals against {what} had to be filed within {days} days, by "
+            f"{deadline.isoformat(timespec='minutes')}; the window has closed",
+            details={"deadline": deadline.isoformat(), "appeal_window_days": days},
+        )
+
+
 def file_appeal(
     session: Session, *, principal: Principal, application_id: uuid.UUID, data: AppealIn
 ) -> tuple[PoolAppeal, Loaded]:
@@ -383,6 +400,7 @@ def file_appeal(
                 details={"status": sanction.status, "allowed_actions": []},
             )
         key, excluded = f"sanction:{sanction.id}", [str(sanction.issued_by_user_id)]
+        _within_window(loaded, sanction.issued_at, f"this {sanction.kind}")
     else:
         if app.star_rating is None or app.rated_at is None or app.state == "removed":
             raise InvalidTransition(
@@ -390,6 +408,7 @@ def file_appeal(
                 details={"state": app.state, "allowed_actions": []},
             )
         key, excluded = f"rating:{app.rated_at.isoformat()}", _raters(session, loaded)
+        _within_window(loaded, app.rated_at, "the star rating")
     taken = session.scalar(
         select(PoolAppeal.id).where(
             PoolAppeal.application_id == app.id, PoolAppeal.subject_key == key

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
 from catalog.fields import IndustryCode, ProviderTypeId, RegionCode
-from catalog.pools.models import ChangeKind, Pool, PoolApplication, SanctionKind
+from catalog.pools.models import APPEAL_WINDOW_DAYS, ChangeKind, Pool, PoolApplication, SanctionKind
 from catalog.providers.models import Provider
 from core.audit import AuditRecord
 from core.errors import field_error
@@ -93,6 +93,10 @@ Scorecard = Annotated[
 EvaluationMonths = Annotated[int, Field(ge=1, le=120, description="how long a listing is valid")]
 NoticeDays = Annotated[int, Field(ge=1, le=60, description="length of the 公示 in days")]
 PassScore = Annotated[int, Field(ge=0, le=FULL_CARD)]
+AppealWindowDays = Annotated[
+    int,
+    Field(ge=1, le=365, description="days after a star rating or sanction to appeal it"),
+]
 
 
 class PoolIn(InputModel):
@@ -109,6 +113,7 @@ class PoolIn(InputModel):
     scorecard: Scorecard
     evaluation_period_months: EvaluationMonths = 24
     notice_days: NoticeDays = 7
+    appeal_window_days: AppealWindowDays = APPEAL_WINDOW_DAYS
     pass_score: PassScore = 60
     applications_open: bool = False
 
@@ -124,6 +129,7 @@ class PoolPatch(InputModel):
     scorecard: Scorecard | None = None
     evaluation_period_months: EvaluationMonths | None = None
     notice_days: NoticeDays | None = None
+    appeal_window_days: AppealWindowDays | None = None
     pass_score: PassScore | None = None
 
     @model_validator(mode="after")
@@ -168,6 +174,7 @@ class PoolOut(PoolSummaryOut):
     scorecard: list[CriterionOut]
     evaluation_period_months: int
     notice_days: int
+    appeal_window_days: int
     pass_score: int
     version: int
     created_at: datetime

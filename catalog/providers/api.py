@@ -17,7 +17,7 @@ from catalog.providers.schemas import (
     ProviderUpdate,
 )
 from core.concurrency import IfMatch, set_etag
-from core.deps import CurrentPrincipal, DbSession
+from core.deps import CurrentPrincipal, DbSession, OptionalPrincipal
 from core.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
@@ -26,6 +26,7 @@ router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
 @router.get("", response_model=Page[ProviderSummaryOut])
 def list_providers(
     session: DbSession,
+    principal: OptionalPrincipal,
     params: Annotated[PageParams, Depends(page_params)],
     provider_type: Annotated[ProviderTypeId | None, Query()] = None,
     region: Annotated[RegionCode | None, Query(description="city code, or province code")] = None,
@@ -34,9 +35,13 @@ def list_providers(
         SmeSizeId | None, Query(description="derived size class: micro, small, medium, large")
     ] = None,
 ) -> Page[ProviderSummaryOut]:
-    """Providers in the catalog; sort by legal_name, created_at, updated_at or capacity."""
+    """Public providers (listed in a pool, not suspended); curators and admins see every
+    profile and a provider its own too. Sort by legal_name, created_at, updated_at or
+    capacity."""
     filters = service.ProviderFilters(provider_type=provider_type, region=region, size=company_size)
-    rows, total = service.list_providers(session, filters=filters, params=params)
+    rows, total = service.list_providers(
+        session, filters=filters, params=params, principal=principal
+    )
     return Page(
         items=[ProviderSummaryOut.model_validate(r) for r in rows],
         total=total,
@@ -53,8 +58,11 @@ def my_profile(principal: CurrentPrincipal, session: DbSession, response: Respon
 
 
 @router.get("/{provider_id}", response_model=ProviderOut)
-def get_provider(provider_id: uuid.UUID, session: DbSession, response: Response) -> ProviderOut:
-    provider = service.get_provider(session, provider_id)
+def get_provider(
+    provider_id: uuid.UUID, principal: OptionalPrincipal, session: DbSession, response: Response
+) -> ProviderOut:
+    """A public provider's profile; unvetted ones only for their owner, curators and admins."""
+    provider = service.get_visible_provider(session, principal=principal, provider_id=provider_id)
     set_etag(response, provider.version)
     return ProviderOut.model_validate(provider)
 

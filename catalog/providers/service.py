@@ -6,17 +6,19 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog import visibility
 from catalog.access import ensure_owner
+from catalog.pools.models import ACTIVE_STATES, PoolApplication
 from catalog.providers.models import Certification, Provider
 from catalog.providers.schemas import CertificationIn, ProviderUpdate
 from catalog.taxonomy import derive_size
 from core.concurrency import check_version
 from core.database import utcnow
 from core.deps import Principal
-from core.errors import Forbidden, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from core.outbox import emit
 from core.pagination import PageParams, order_by_clause, paginate
 
@@ -73,6 +75,19 @@ def get_provider(session: Session, provider_id: uuid.UUID) -> Provider:
     return provider
 
 
+def get_visible_provider(
+    session: Session, *, principal: Principal | None, provider_id: uuid.UUID
+) -> Provider:
+    """The profile by direct link: unvetted providers (not listed in any pool, or suspended)
+    do not exist for the public and other providers (the rule in catalog.visibility)."""
+    provider = get_provider(session, provider_id)
+    if not visibility.may_see_provider(
+        session, principal, provider_id=provider.id, owner_org_id=provider.org_id
+    ):
+        raise NotFound("No such provider", code="provider_not_found")
+    return provider
+
+
 def own_provider(session: Session, *, principal: Principal) -> Provider:
     """The caller's own provider profile; only provider users have one."""
     if principal.role != "provider":
@@ -95,6 +110,8 @@ def update_profile(
     ensure_owner(principal, provider.org_id, "provider profile")
     check_version(if_match, provider.version)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    if changes.get("legal_name", provider.legal_name) != provider.legal_name:
+        _ensure_rename_allowed(session, provider)
     if "website" in changes and changes["website"] is not None:
         changes["website"] = str(changes["website"])
     for key, value in changes.items():
@@ -108,6 +125,33 @@ def update_profile(
     session.flush()
     changed(session, provider.id)
     return provider
+
+
+# Profile fields a vetted firm changes only through a material change report (重大事项变更,
+# catalog.pools.changes): its pools reviewed the firm under the old ones. The credit code is not
+# editable on the profile at all.
+REPORTED_FIELDS = ("legal_name",)
+
+
+def in_pool_process(session: Session, provider_id: uuid.UUID) -> bool:
+    """Whether the provider is listed in, or applying to, any pool (applications that ended
+    in a rejection, a withdrawal or a removal do not count)."""
+    stmt = select(PoolApplication.id).where(
+        PoolApplication.provider_id == provider_id,
+        PoolApplication.state.in_(ACTIVE_STATES),
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def _ensure_rename_allowed(session: Session, provider: Provider) -> None:
+    if in_pool_process(session, provider.id):
+        raise Conflict(
+            "Your firm is listed in or applying to a resource pool, so its legal name changes "
+            'only through a material change report: POST /api/v1/changes with kind "name" '
+            "(the pools' curators review it)",
+            code="material_change_report_required",
+            details={"fields": list(REPORTED_FIELDS), "report_at": "/api/v1/changes"},
+        )
 
 
 @dataclass(frozen=True)
@@ -134,9 +178,19 @@ def _filtered(filters: ProviderFilters) -> Select[Any]:
 
 
 def list_providers(
-    session: Session, *, filters: ProviderFilters, params: PageParams
+    session: Session,
+    *,
+    filters: ProviderFilters,
+    params: PageParams,
+    principal: Principal | None = None,
 ) -> tuple[list[Provider], int]:
+    """Public providers; curators and admins see every profile, a provider its own as well."""
     stmt = _filtered(filters)
+    if not visibility.sees_every_provider(principal):
+        shown = visibility.is_public_provider(Provider.id)
+        if principal is not None and principal.role == "provider":
+            shown = or_(shown, Provider.org_id == principal.org_id)
+        stmt = stmt.where(shown)
     order = order_by_clause(
         params.sort, PROVIDER_SORTS, default="legal_name", tiebreaker=Provider.id
     )

@@ -136,15 +136,24 @@ def get_visible(
     session: Session, *, principal: Principal | None, solution_id: uuid.UUID
 ) -> Solution:
     solution, provider = _load(session, solution_id)
-    if solution.status != "published" and not can_read_unpublished(principal, provider.org_id):
-        # Drafts of others do not exist as far as the caller can tell.
+    if not _readable(session, principal, solution, provider):
+        # Drafts of others, and solutions of unvetted providers, do not exist as far as the
+        # caller can tell.
         raise NotFound("No such solution", code="solution_not_found")
     return solution
 
 
+def _readable(
+    session: Session, principal: Principal | None, solution: Solution, provider: Provider
+) -> bool:
+    if can_read_unpublished(principal, provider.org_id):
+        return True
+    return solution.status == "published" and visibility.provider_is_public(session, provider.id)
+
+
 def _owned(session: Session, *, principal: Principal, solution_id: uuid.UUID) -> Solution:
     solution, provider = _load(session, solution_id)
-    if solution.status != "published" and not can_read_unpublished(principal, provider.org_id):
+    if not _readable(session, principal, solution, provider):
         raise NotFound("No such solution", code="solution_not_found")
     ensure_owner(principal, provider.org_id, "solution")
     return solution

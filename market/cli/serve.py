@@ -10,6 +10,7 @@ from rich.console import Console
 from core.database import Database
 from core.outbox import Relay
 from core.settings import get_settings
+from market.cli import scheduler
 
 console = Console()
 
@@ -42,8 +43,12 @@ def register(app: typer.Typer) -> None:
     def worker(
         once: bool = typer.Option(False, help="drain pending events once and exit"),
         interval: float = typer.Option(1.0, help="seconds between polls"),
+        jobs: bool = typer.Option(
+            True, help="also run the scheduled jobs at their intervals (see `market jobs list`)"
+        ),
     ) -> None:
-        """Deliver outbox events (search indexing, notifications) and webhooks until stopped."""
+        """Deliver outbox events (search indexing, notifications) and webhooks, and run the
+        scheduled jobs, until stopped."""
         settings = get_settings()
         db = Database.from_url(settings.database_url)
         relay = Relay(db=db)
@@ -52,7 +57,14 @@ def register(app: typer.Typer) -> None:
 
         subscribe_handlers(relay)
         client = webhooks.make_client()
+        schedule = scheduler.Schedule()
         while True:
+            if jobs:
+                for result in schedule.run_due(db):
+                    if result.error:
+                        console.print(f"[red]job {result.name} failed[/red]: {result.error}")
+                    elif result.done:
+                        console.print(f"job {result.name}: {result.done}")
             handled = relay.drain()
             if handled:
                 console.print(f"delivered {handled} event(s)")

@@ -217,7 +217,10 @@ def provider_page(
     cpage: Annotated[int, Query(ge=1, le=10_000)] = 1,
     rpage: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
-    provider = providers.get_provider(session, provider_id)
+    # Unvetted providers are "not found" for the public, as in the API (catalog.visibility).
+    provider = providers.get_visible_provider(
+        session, principal=ctx.principal, provider_id=provider_id
+    )
     params = _params(page)
     rows, total = solutions.list_solutions(
         session,

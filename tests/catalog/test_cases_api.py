@@ -124,7 +124,7 @@ def test_provider_creates_an_unverified_draft_case(api: Api) -> None:
 
 
 def test_publish_archive_and_republish_a_case(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     case = create(api, owner)
 
     first = act(api, owner, case, "publish")
@@ -326,16 +326,16 @@ def test_curators_and_admins_read_draft_cases(api: Api, role: str) -> None:
 
 @pytest.mark.parametrize("role", ["anonymous", "sme", "other_provider", "curator", "admin"])
 def test_published_cases_are_visible_to_everyone(api: Api, role: str) -> None:
-    case = published(api, api.provider())
+    case = published(api, api.provider(listed=True))
 
     assert read(api, case, viewer(api, role)).status_code == 200
 
 
 def test_owner_reads_and_lists_its_draft_cases(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     draft = create(api, owner)
     public = published(api, owner)
-    competitor = published(api, api.provider())
+    competitor = published(api, api.provider(listed=True))
 
     assert read(api, draft, owner).status_code == 200
     assert set(listed(api, owner)) == {public["id"], competitor["id"]}
@@ -355,7 +355,7 @@ def test_mine_is_refused_for_an_sme(api: Api) -> None:
 
 
 def test_public_list_shows_only_published_cases(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     public = published(api, owner)
     create(api, owner)
     withdrawn = published(api, owner)
@@ -365,9 +365,9 @@ def test_public_list_shows_only_published_cases(api: Api) -> None:
 
 
 def test_cases_filter_by_provider(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     mine = published(api, owner)
-    published(api, api.provider())
+    published(api, api.provider(listed=True))
 
     assert listed(api, provider_id=str(owner.provider_id)) == [mine["id"]]
 
@@ -381,7 +381,7 @@ def test_cases_filter_by_provider(api: Api) -> None:
     ],
 )
 def test_cases_filter_by_industry_prefix(api: Api, match: str, miss: str, query: str) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     wanted = published(api, owner, client_industry=match)
     published(api, owner, client_industry=miss)
 
@@ -389,7 +389,7 @@ def test_cases_filter_by_industry_prefix(api: Api, match: str, miss: str, query:
 
 
 def test_cases_filter_by_linked_solution(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     solution = solution_of(api, owner)
     linked = published(api, owner, solution_ids=[solution])
     published(api, owner, solution_ids=[solution_of(api, owner)])
@@ -398,7 +398,7 @@ def test_cases_filter_by_linked_solution(api: Api) -> None:
 
 
 def test_cases_sort_newest_case_date_first_by_default(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     old = published(api, owner, case_date="2023-03-01")
     new = published(api, owner, case_date="2025-03-01")
     mid = published(api, owner, case_date="2024-03-01")
@@ -447,7 +447,7 @@ def test_editing_a_future_date_into_a_case_is_refused(api: Api) -> None:
 
 
 def test_editing_a_published_case_into_an_incomplete_state_saves_nothing(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     case = published(api, owner)
 
     response = patch(api, owner, case, {"title": "新标题", "outcomes": []})
@@ -461,7 +461,7 @@ def test_editing_a_published_case_into_an_incomplete_state_saves_nothing(api: Ap
 
 
 def test_owner_deletes_a_draft_case_but_not_a_published_one(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     draft = create(api, owner)
     public = published(api, owner)
 

@@ -102,7 +102,7 @@ def profile(api: Api, owner: Actor) -> str:
 
 
 def profile_target(api: Api, owner: Actor) -> Target:
-    response = api.client.get(profile(api, owner))
+    response = api.client.get(profile(api, owner), headers=owner.headers)
     return {"url": profile(api, owner), "etag": response.headers["ETag"]}
 
 
@@ -115,7 +115,7 @@ def cert_target(api: Api, owner: Actor) -> Target:
 
 
 def profile_snapshot(api: Api, owner: Actor, _target: Target) -> Any:
-    return ok(api.client.get(profile(api, owner)))
+    return ok(api.client.get(profile(api, owner), headers=owner.headers))
 
 
 CERT = {"name": "ISO 27001", "issuer": "中国网络安全审查认证和市场监管大数据中心"}
@@ -234,8 +234,9 @@ def matrix(endpoints: list[Endpoint]) -> Any:
     )
 
 
-def check_cell(api: Api, endpoint: Endpoint, role: str) -> None:
-    owner = api.provider()
+def check_cell(api: Api, endpoint: Endpoint, role: str, *, listed: bool = True) -> None:
+    """``listed``: the owner is a vetted (public) provider; unvetted ones are tested apart."""
+    owner = api.provider(listed=listed)
     target = endpoint.prepare(api, owner)
     actor = caller(api, role, owner)
     before = endpoint.snapshot(api, owner, target)
@@ -275,6 +276,62 @@ def test_cases_are_changed_only_by_their_owner_and_drafts_stay_hidden(
     api: Api, endpoint: Endpoint, role: str
 ) -> None:
     check_cell(api, endpoint, role)
+
+
+# --- reading by direct link: unvetted providers are not public ------------------------------
+
+
+def _published(kind: str) -> Endpoint:
+    (endpoint,) = [
+        e
+        for e in (SOLUTION_ENDPOINTS if kind == "solution" else CASE_ENDPOINTS)
+        if e.name == f"archive_{kind}"
+    ]
+    return Endpoint(
+        f"get_published_{kind}",
+        endpoint.prepare,
+        lambda api, t, h: api.client.get(t["url"], headers=h),
+        endpoint.snapshot,
+        reads_draft(f"{kind}_not_found"),
+        is_write=False,
+    )
+
+
+UNVETTED_READS = [
+    Endpoint(
+        "get_profile",
+        profile_target,
+        lambda api, t, h: api.client.get(t["url"], headers=h),
+        profile_snapshot,
+        reads_draft("provider_not_found"),
+        is_write=False,
+    ),
+    _published("solution"),
+    _published("case"),
+]
+
+
+@matrix(UNVETTED_READS)
+def test_an_unvetted_providers_profile_and_published_items_are_hidden_like_drafts(
+    api: Api, endpoint: Endpoint, role: str
+) -> None:
+    check_cell(api, endpoint, role, listed=False)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_vetted_providers_profile_and_published_items_are_readable_by_everyone(
+    api: Api, role: str
+) -> None:
+    owner = api.provider(listed=True)
+    urls = [
+        profile(api, owner),
+        *(e.prepare(api, owner)["url"] for e in UNVETTED_READS[1:]),
+    ]
+    actor = caller(api, role, owner)
+
+    statuses = [api.client.get(url, headers=actor.headers if actor else {}) for url in urls]
+
+    assert [r.status_code for r in statuses] == [200, 200, 200]
 
 
 def test_a_provider_cannot_link_its_case_to_a_competitor_solution_it_can_see(api: Api) -> None:

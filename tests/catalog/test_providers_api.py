@@ -28,7 +28,7 @@ def error_fields(response: httpx.Response) -> list[str]:
 
 
 def current_etag(api: Api, actor: Actor) -> str:
-    return api.client.get(profile_url(actor)).headers["ETag"]
+    return api.client.get(profile_url(actor), headers=actor.headers).headers["ETag"]
 
 
 def patch_profile(
@@ -40,7 +40,8 @@ def patch_profile(
 
 
 def read_profile(api: Api, actor: Actor) -> dict[str, Any]:
-    response = api.client.get(profile_url(actor))
+    """The profile as its owner reads it (unvetted profiles are not public)."""
+    response = api.client.get(profile_url(actor), headers=actor.headers)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -69,9 +70,9 @@ def cert_url(actor: Actor, cert_id: str) -> str:
 # --- public reads -----------------------------------------------------------------------------
 
 
-def test_anyone_can_read_a_provider_profile_with_its_etag(api: Api) -> None:
+def test_anyone_can_read_a_public_provider_profile_with_its_etag(api: Api) -> None:
     provider = api.provider(
-        region="320500", provider_type="integrator", name="苏州智造集成有限公司"
+        listed=True, region="320500", provider_type="integrator", name="苏州智造集成有限公司"
     )
 
     response = api.client.get(profile_url(provider))
@@ -101,23 +102,23 @@ def test_reading_an_unknown_provider_is_not_found(api: Api) -> None:
 
 
 def test_list_filters_by_provider_type(api: Api) -> None:
-    integrator = api.provider(provider_type="integrator")
-    api.provider(provider_type="product")
+    integrator = api.provider(listed=True, provider_type="integrator")
+    api.provider(listed=True, provider_type="product")
 
     assert listed(api, provider_type="integrator") == [str(integrator.provider_id)]
 
 
 def test_list_filters_by_city_region(api: Api) -> None:
-    changzhou = api.provider(region="320400")
-    api.provider(region="320500")
+    changzhou = api.provider(listed=True, region="320400")
+    api.provider(listed=True, region="320500")
 
     assert listed(api, region="320400") == [str(changzhou.provider_id)]
 
 
 def test_list_filters_by_province_code_finds_every_city_of_the_province(api: Api) -> None:
-    changzhou = api.provider(region="320400")
-    suzhou = api.provider(region="320500")
-    api.provider(region="330100")
+    changzhou = api.provider(listed=True, region="320400")
+    suzhou = api.provider(listed=True, region="320500")
+    api.provider(listed=True, region="330100")
 
     found = set(listed(api, region="320000"))
 
@@ -125,9 +126,9 @@ def test_list_filters_by_province_code_finds_every_city_of_the_province(api: Api
 
 
 def test_list_filters_by_derived_size(api: Api) -> None:
-    small = api.provider()
-    medium = api.provider()
-    api.provider()  # size unknown: never matches a size filter
+    small = api.provider(listed=True)
+    medium = api.provider(listed=True)
+    api.provider(listed=True)  # size unknown: never matches a size filter
     set_size(api, small, employees=50, revenue_wan=3000)
     set_size(api, medium, employees=150, revenue_wan=2000)
 
@@ -150,9 +151,9 @@ def test_list_rejects_unknown_filter_codes_naming_the_parameter(
 
 
 def test_list_sorts_by_legal_name_ascending_by_default_and_descending_with_minus(api: Api) -> None:
-    b = api.provider(name="Bravo Automation")
-    c = api.provider(name="Charlie Systems")
-    a = api.provider(name="Alpha Robotics")
+    b = api.provider(listed=True, name="Bravo Automation")
+    c = api.provider(listed=True, name="Charlie Systems")
+    a = api.provider(listed=True, name="Alpha Robotics")
     by_name = [str(a.provider_id), str(b.provider_id), str(c.provider_id)]
 
     assert listed(api) == by_name
@@ -161,9 +162,9 @@ def test_list_sorts_by_legal_name_ascending_by_default_and_descending_with_minus
 
 
 def test_list_sorts_newest_first_with_minus_created_at(api: Api) -> None:
-    first = api.provider(name="Alpha First")
-    second = api.provider(name="Bravo Second")
-    third = api.provider(name="Charlie Third")
+    first = api.provider(listed=True, name="Alpha First")
+    second = api.provider(listed=True, name="Bravo Second")
+    third = api.provider(listed=True, name="Charlie Third")
 
     newest_first = listed(api, sort="-created_at")
 
@@ -180,7 +181,7 @@ def test_list_rejects_an_unknown_sort_field_naming_query_sort(api: Api) -> None:
 
 def test_list_paginates_and_reports_the_total(api: Api) -> None:
     names = ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]
-    ids = [str(api.provider(name=f"{n} Industrial").provider_id) for n in names]
+    ids = [str(api.provider(listed=True, name=f"{n} Industrial").provider_id) for n in names]
 
     first = api.client.get(PROVIDERS, params={"page": 1, "size": 2}).json()
     third = api.client.get(PROVIDERS, params={"page": 3, "size": 2}).json()
@@ -606,3 +607,48 @@ def test_region_and_tag_lists_refuse_repeated_codes(api: Api) -> None:
         response = patch_profile(api, provider, {field: value})
         assert response.status_code == 422
         assert "listed twice" in response.text
+
+
+# --- renaming goes through the material change report ----------------------------------------
+
+
+def test_a_listed_provider_cannot_rename_itself_on_the_profile(api: Api) -> None:
+    provider = api.provider(listed=True, name="常州原名科技有限公司")
+
+    response = patch_profile(api, provider, {"legal_name": "常州新名科技有限公司"})
+
+    assert response.status_code == 409
+    assert error(response)["code"] == "material_change_report_required"
+    assert "/api/v1/changes" in error(response)["message"]
+    assert read_profile(api, provider)["legal_name"] == "常州原名科技有限公司"
+
+
+def test_a_listed_provider_still_edits_other_fields_and_may_resend_its_name(api: Api) -> None:
+    provider = api.provider(listed=True, name="常州原名科技有限公司")
+
+    response = patch_profile(api, provider, {"legal_name": "常州原名科技有限公司", "capacity": 7})
+
+    assert response.status_code == 200, response.text
+    assert read_profile(api, provider)["capacity"] == 7
+
+
+def test_a_listed_provider_renames_through_the_change_report(api: Api) -> None:
+    provider = api.provider(listed=True, name="常州原名科技有限公司")
+
+    response = api.client.post(
+        "/api/v1/changes",
+        json={"kind": "name", "new_value": "常州新名科技有限公司", "note": "工商变更"},
+        headers=provider.headers,
+    )
+
+    assert response.status_code == 201, response.text
+    assert read_profile(api, provider)["legal_name"] == "常州新名科技有限公司"
+
+
+def test_an_unvetted_provider_renames_itself_freely(api: Api) -> None:
+    provider = api.provider(name="常州原名科技有限公司")
+
+    response = patch_profile(api, provider, {"legal_name": "常州新名科技有限公司"})
+
+    assert response.status_code == 200, response.text
+    assert read_profile(api, provider)["legal_name"] == "常州新名科技有限公司"

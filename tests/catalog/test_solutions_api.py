@@ -250,7 +250,7 @@ def test_a_bare_draft_needs_every_publication_field(api: Api) -> None:
 
 
 def test_publish_archive_and_republish(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     draft = create(api, owner)
 
     first = act(api, owner, draft, "publish")
@@ -340,7 +340,7 @@ def test_drafts_are_visible_to_owner_curators_and_admins(api: Api, role: str) ->
 
 @pytest.mark.parametrize("role", ["anonymous", "sme", "other_provider", "curator", "admin"])
 def test_published_solutions_are_visible_to_everyone(api: Api, role: str) -> None:
-    solution = published(api, api.provider())
+    solution = published(api, api.provider(listed=True))
 
     response = read(api, solution, viewer(api, role))
 
@@ -563,7 +563,7 @@ def test_patch_validates_codes_like_create(api: Api) -> None:
 
 
 def test_editing_a_published_solution_into_an_incomplete_state_saves_nothing(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     solution = published(api, owner)
 
     response = patch(api, owner, solution, {"title": "改名", "pricing": [], "deployments": []})
@@ -579,7 +579,7 @@ def test_editing_a_published_solution_into_an_incomplete_state_saves_nothing(api
 
 
 def test_editing_a_published_solution_that_stays_complete_keeps_it_public(api: Api) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     solution = published(api, owner)
 
     response = patch(api, owner, solution, {"summary": "更新后的简介"})

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from core.database import Database, utcnow
-from core.outbox import MAX_ATTEMPTS, OutboxEvent, Relay, emit
+from core.outbox import (
+    KEEP_DELIVERED,
+    MAX_ATTEMPTS,
+    BatchHandler,
+    OutboxEvent,
+    Relay,
+    emit,
+    prune,
+)
 
 
 def _events(db: Database) -> list[OutboxEvent]:
@@ -93,3 +102,51 @@ def test_handler_writes_roll_back_when_it_fails(db: Database) -> None:
         emit(session, "first.event", n=1)
     relay.drain()
     assert [e.topic for e in _events(db)] == ["first.event"]
+
+
+def test_batch_handler_gets_consecutive_events_of_a_topic_in_one_call(db: Database) -> None:
+    calls: list[list[str]] = []
+    relay = Relay(db=db)
+    relay.subscribe(
+        "catalog", BatchHandler(lambda _s, events: calls.append([e.payload["n"] for e in events]))
+    )
+    with db.transaction() as session:
+        for n in ("a", "b", "c"):
+            emit(session, "catalog.provider.changed", n=n)
+        emit(session, "catalog.case.changed", n="d")
+        emit(session, "catalog.provider.changed", n="e")
+
+    assert relay.drain() == 5
+    assert calls == [["a", "b", "c"], ["d"], ["e"]]
+
+
+def test_a_failing_batch_is_retried_event_by_event(db: Database) -> None:
+    def handle(_session: object, events: Sequence[OutboxEvent]) -> None:
+        if any(e.payload["n"] == "bad" for e in events):
+            raise RuntimeError("bad event")
+
+    relay = Relay(db=db)
+    relay.subscribe("catalog", BatchHandler(handle))
+    with db.transaction() as session:
+        for n in ("ok1", "bad", "ok2"):
+            emit(session, "catalog.provider.changed", n=n)
+
+    relay.drain()
+
+    by_n = {e.payload["n"]: e for e in _events(db)}
+    assert by_n["ok1"].processed_at is not None
+    assert by_n["ok2"].processed_at is not None
+    assert by_n["bad"].processed_at is None
+    assert by_n["bad"].attempts == 1
+
+
+def test_prune_keeps_pending_and_recent_events(db: Database) -> None:
+    old = utcnow() - KEEP_DELIVERED - timedelta(minutes=1)
+    with db.transaction() as session:
+        session.add(OutboxEvent(topic="t.old", payload={}, processed_at=old))
+        session.add(OutboxEvent(topic="t.pending", payload={}, created_at=old))
+        session.add(OutboxEvent(topic="t.recent", payload={}, processed_at=utcnow()))
+
+    with db.transaction() as session:
+        assert prune(session) == 1
+    assert sorted(e.topic for e in _events(db)) == ["t.pending", "t.recent"]

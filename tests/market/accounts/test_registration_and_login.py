@@ -46,7 +46,9 @@ def test_provider_registration_creates_provider_profile(api: Api) -> None:
     response = api.client.post("/api/v1/auth/register", json=_register_body("provider"))
     assert response.status_code == 201
     provider_id = response.json()["provider_id"]
-    profile = api.client.get(f"/api/v1/providers/{provider_id}")
+    # Not yet vetted, so not public: the new provider reads its own profile.
+    headers = {"Authorization": f"Bearer {api.login('owner@example.com')}"}
+    profile = api.client.get(f"/api/v1/providers/{provider_id}", headers=headers)
     assert profile.status_code == 200
     assert profile.json()["legal_name"] == "常州示例精工科技有限公司"
     assert profile.json()["registered_region"] == "320400"

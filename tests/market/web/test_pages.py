@@ -103,7 +103,7 @@ def _text(response: Response) -> str:
 
 
 def test_every_public_page_renders_in_chinese_and_english(api: Api, browser: Browser) -> None:
-    provider = api.provider()
+    provider = api.provider(listed=True)
     solution = _published(api, provider)
     _published_case(api, provider, solution["id"])
     pages = [
@@ -136,7 +136,7 @@ def test_every_public_page_renders_in_chinese_and_english(api: Api, browser: Bro
 def test_solution_page_shows_pricing_scenes_protocols_cases_and_expired_certifications(
     api: Api, browser: Browser
 ) -> None:
-    provider = api.provider()
+    provider = api.provider(listed=True)
     solution = _published(api, provider)
     _published_case(api, provider, solution["id"])
     _certify(api, provider, "ISO 9001", date.today() + timedelta(days=300))
@@ -421,7 +421,7 @@ def test_a_stale_edit_is_refused_with_a_clear_message(api: Api, browser: Browser
 
 
 def test_another_providers_solution_cannot_be_edited(api: Api, browser: Browser) -> None:
-    owner = api.provider()
+    owner = api.provider(listed=True)
     published = _published(api, owner)
     draft = api.client.post(
         "/api/v1/solutions", headers=owner.headers, json={"title": "别人的草稿"}
@@ -535,7 +535,7 @@ def test_certifications_are_added_edited_and_flagged_when_expired(
 
 
 def test_cases_are_written_with_outcomes_and_published(api: Api, browser: Browser) -> None:
-    provider = api.provider()
+    provider = api.provider(listed=True)
     solution = _published(api, provider)
     browser.login(provider.email)
     browser.get("/provider/cases/new")
